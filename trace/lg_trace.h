@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lg_trace.h — the trace format, shared by the writer (preload/) and the
+ * reader (trace/lg_trace_read.c, used by analyzer/). One file per process
+ * image in the output folder; see trace/FORMAT.md for the prose version.
+ * Every record kind is defined once, in LG_RECORD_KINDS below.
+ */
+#ifndef LG_TRACE_H
+#define LG_TRACE_H
+
+#include <stdint.h>
+
+#define LG_TRACE_MAGIC "LGTRACE"     /* 7 chars + NUL = 8 bytes */
+#define LG_TRACE_VERSION 1u
+#define LG_TRACE_HEADER_SIZE 4096u   /* records start at this offset */
+#define LG_TRACE_ALIGN 8u            /* every record size is a multiple */
+
+/* File name inside the output folder: trace-<pid>-<exec_seq>.lgt, where
+ * exec_seq counts the images this pid has run (0 for the first one). */
+#define LG_TRACE_FILE_FMT "trace-%d-%u.lgt"
+
+/* Environment passed from `lockgraph run` to the shim. */
+#define LG_ENV_DIR "LOCKGRAPH_DIR"         /* output folder, absolute */
+#define LG_ENV_OPTIONS "LOCKGRAPH_OPTIONS" /* reserved: comma list */
+
+/* --- header --------------------------------------------------------- */
+
+enum lg_trace_flags {
+    LG_TRACE_F_FORKED = 1u << 0,     /* image began as a fork child (no exec) */
+    LG_TRACE_F_CLEAN_END = 1u << 1,  /* writer reached exit/_exit/exec and flushed */
+    LG_TRACE_F_TRUNCATED = 1u << 2,  /* writer ran out of room; records were dropped */
+    LG_TRACE_F_PYTHON = 1u << 3,     /* a CPython interpreter was found in the image */
+};
+
+struct lg_trace_header {
+    char magic[8];            /* LG_TRACE_MAGIC */
+    uint32_t version;         /* LG_TRACE_VERSION */
+    uint32_t header_size;     /* LG_TRACE_HEADER_SIZE */
+    int32_t pid;
+    int32_t ppid;
+    uint32_t exec_seq;        /* 0 for the first image of this pid */
+    uint32_t flags;           /* enum lg_trace_flags */
+    uint64_t start_ns;        /* CLOCK_MONOTONIC when the trace was opened */
+    uint64_t start_realtime_ns;
+    uint64_t fork_ns;         /* forked child: parent's fork time; else 0 */
+    int32_t fork_parent_tid;  /* forked child: the parent thread that forked */
+    uint32_t argc;
+    uint64_t end_offset;      /* committed length at a clean end, else 0 (scan) */
+    uint64_t end_ns;          /* CLOCK_MONOTONIC at a clean end, else 0 */
+    char exe[512];            /* readlink /proc/self/exe, NUL-terminated */
+    char args[2048];          /* argv, NUL-separated, truncated to fit */
+};
+
+/* --- records --------------------------------------------------------- */
+
+/*
+ * Every record starts with this header. A writer reserves `size` bytes,
+ * stores size, the payload and the rest of the header, and stores `kind`
+ * last (release). A reader that finds kind == 0 has reached the end of
+ * what was committed (or a hole left by a thread that died mid-record:
+ * if size is plausible and non-zero data follows, it may skip it).
+ */
+struct lg_rec_hdr {
+    uint32_t size;            /* whole record, header included, multiple of 8 */
+    uint16_t kind;            /* enum lg_rec_kind, written last */
+    uint16_t flags;           /* per-kind */
+    int32_t tid;              /* thread that wrote it (kernel tid) */
+    uint32_t reserved;
+    uint64_t time_ns;         /* CLOCK_MONOTONIC */
+};
+
+/* Lock kinds (struct lg_rec_lock_new.lock_kind). */
+enum lg_lock_kind {
+    LG_LOCK_MUTEX = 1,
+    LG_LOCK_RWLOCK = 2,
+    LG_LOCK_SPIN = 3,
+    LG_LOCK_SEM = 4,          /* unnamed POSIX semaphore (sem_init) */
+    LG_LOCK_NAMED_SEM = 5,    /* sem_open */
+};
+
+/* Mutex subtype bits (struct lg_rec_lock_new.subtype). */
+enum lg_lock_subtype {
+    LG_MUTEX_NORMAL = 0,      /* also PTHREAD_MUTEX_DEFAULT */
+    LG_MUTEX_RECURSIVE = 1,
+    LG_MUTEX_ERRORCHECK = 2,
+    LG_MUTEX_TYPE_MASK = 3,
+    LG_LOCK_ROBUST = 1u << 4,
+    LG_LOCK_PSHARED = 1u << 5,
+};
+
+/* struct lg_rec_lock_new.flags */
+enum lg_lock_new_flags {
+    LG_LOCKF_FIRST_USE = 1u << 0,  /* never init'ed (static initializer): site is first use */
+    LG_LOCKF_INHERITED = 1u << 1,  /* created before a fork, re-announced in the child */
+    LG_LOCKF_SHARED_ID = 1u << 2,  /* dev/ino/offset below identify it across processes */
+    LG_LOCKF_GIL = 1u << 3,        /* interpreter-internal; never in a finding (normally not recorded at all) */
+};
+
+/* Acquisition modes and flags (deps, held entries). */
+enum lg_acq_mode { LG_MODE_WRITE = 0, LG_MODE_READ = 1 };
+enum lg_acq_flags {
+    LG_ACQ_TRY = 1u << 0,     /* succeeded through a trylock: never waited */
+    LG_ACQ_TIMED = 1u << 1,   /* timedlock/clocklock/timedwait: waits, but gives up */
+    LG_ACQ_COND = 1u << 2,    /* re-acquired on return from a condition wait */
+};
+
+/* Misuse kinds (struct lg_rec_misuse.misuse_kind). */
+enum lg_misuse_kind {
+    LG_MISUSE_UNLOCK_NOT_OWNER = 1,  /* other = owner tid (0 if unknown) */
+    LG_MISUSE_UNLOCK_UNLOCKED = 2,
+    LG_MISUSE_SELF_DEADLOCK = 3,     /* owner relocks non-recursive; err = EDEADLK or 0 (would hang) */
+    LG_MISUSE_DESTROY_LOCKED = 4,    /* other = owner tid */
+    LG_MISUSE_COND_NO_MUTEX = 5,     /* cond wait without holding the mutex; other = cond address */
+    LG_MISUSE_COND_TWO_MUTEXES = 6,  /* other = the first mutex's lock_id; cond address in extra */
+    LG_MISUSE_SEM_OVERPOST = 7,      /* sem with initial value 1 posted above 1; extra = value after */
+};
+
+/* Why a thread or process ended / where held locks were noticed. */
+enum lg_end_how {
+    LG_END_RETURN = 1,        /* start routine / main returned */
+    LG_END_PTHREAD_EXIT = 2,
+    LG_END_CANCEL = 3,
+    LG_END_EXIT = 4,          /* exit() */
+    LG_END__EXIT = 5,         /* _exit()/_Exit() */
+    LG_END_EXEC = 6,          /* image replaced */
+    LG_END_SIGNAL = 7,        /* fatal signal seen by the shim */
+    LG_END_FORK = 8,          /* HELD_AT: locks held across fork (noted in the child) */
+    LG_END_DESTROY = 9,       /* HELD_AT: lock destroyed while held */
+};
+
+/* One held lock, as carried inside a DEP record. */
+struct lg_held {
+    uint64_t lock_id;
+    uint64_t pc;              /* return address of the acquiring call (cheap site) */
+    uint32_t stack_id;        /* full stack of that acquisition if one was captured, else 0 */
+    uint16_t mode;            /* enum lg_acq_mode */
+    uint16_t flags;           /* enum lg_acq_flags */
+};
+
+struct lg_rec_module {        /* a loaded object, for symbolization */
+    uint64_t base;            /* load bias (dl_phdr_info.dlpi_addr) */
+    uint64_t lo, hi;          /* lowest and highest address of its PT_LOAD segments */
+    uint32_t build_id_len;    /* 0 if none */
+    uint8_t build_id[20];
+    uint32_t path_len;        /* bytes of path, without NUL */
+    char path[];              /* NUL-terminated, padded */
+};
+
+struct lg_rec_stack {         /* interned native stack; ids start at 1 */
+    uint32_t stack_id;
+    uint32_t nframes;
+    uint64_t pc[];            /* innermost first, the shim's own frames removed */
+};
+
+/* Python frames for a stack id (issue: Python lines). Frames innermost
+ * first, each: uint32_t line, uint16_t file_len, uint16_t func_len, then
+ * file and func bytes (no NUL), then padding to 4 bytes. */
+struct lg_rec_pystack {
+    uint32_t stack_id;        /* same id space as lg_rec_stack */
+    uint32_t nframes;
+    uint8_t frames[];
+};
+
+struct lg_rec_lock_new {
+    uint64_t lock_id;         /* unique within this trace file; never reused */
+    uint64_t addr;
+    uint32_t lock_kind;       /* enum lg_lock_kind */
+    uint32_t subtype;         /* enum lg_lock_subtype bits */
+    int32_t sem_value;        /* initial value for semaphores */
+    uint32_t site_stack;      /* init site (or first use), 0 if unknown */
+    uint32_t flags;           /* enum lg_lock_new_flags */
+    uint32_t name_len;        /* named semaphore name length, 0 if none */
+    uint64_t dev, ino, offset;/* backing object when LG_LOCKF_SHARED_ID */
+    char name[];              /* NUL-terminated, padded */
+};
+
+struct lg_rec_lock_destroy {
+    uint64_t lock_id;
+    uint32_t stack_id;
+    uint32_t pad;
+};
+
+struct lg_rec_dep {           /* first time (thread, held set, lock) is seen */
+    uint64_t lock_id;         /* the lock acquired */
+    uint32_t stack_id;        /* stack of this acquisition */
+    uint16_t mode;            /* enum lg_acq_mode */
+    uint16_t flags;           /* enum lg_acq_flags */
+    uint32_t count;           /* times seen; the writer may bump it in place */
+    uint32_t nheld;
+    struct lg_held held[];    /* outermost first */
+};
+
+struct lg_rec_misuse {
+    uint32_t misuse_kind;     /* enum lg_misuse_kind */
+    uint32_t stack_id;
+    uint64_t lock_id;
+    uint64_t other;           /* see enum lg_misuse_kind */
+    int64_t extra;
+    int32_t err;              /* errno the real call returned, 0 if none */
+    uint32_t pad;
+};
+
+struct lg_rec_thread_start {  /* written by the new thread itself */
+    int32_t creator_tid;      /* 0 for the initial thread */
+    uint32_t create_stack;    /* creator's stack at pthread_create */
+    uint64_t pthread;         /* pthread_t value */
+    uint64_t start_routine;
+};
+
+struct lg_rec_thread_exit {
+    uint32_t how;             /* enum lg_end_how */
+    uint32_t nheld;           /* locks still held (HELD_AT records follow) */
+};
+
+struct lg_rec_held_at {       /* a lock still held at an end (thread/process exit, fork, exec, destroy) */
+    uint64_t lock_id;
+    uint64_t pc;
+    uint32_t stack_id;
+    uint16_t mode;
+    uint16_t how;             /* enum lg_end_how */
+    int32_t holder_tid;       /* thread that holds it */
+    uint32_t pad;
+};
+
+struct lg_rec_join {
+    int32_t joined_tid;       /* 0 if the joined thread was never seen */
+    int32_t ret;              /* return value of pthread_join */
+    uint64_t pthread;
+    uint32_t stack_id;
+    uint32_t flags;           /* LG_ACQ_TRY / LG_ACQ_TIMED for tryjoin/timedjoin */
+};
+
+struct lg_rec_detach {
+    uint64_t pthread;
+    int32_t ret;
+    uint32_t pad;
+};
+
+struct lg_rec_fork {          /* in the parent, after fork returned */
+    int32_t child_pid;        /* -1 on failure */
+    uint32_t stack_id;
+    uint32_t nheld;           /* locks the forking thread held */
+    uint32_t vfork;           /* 1 if posix_spawn/vfork/system path */
+};
+
+struct lg_rec_exec {          /* before the image is replaced (and after a failed exec) */
+    int32_t err;              /* 0 before the call; errno if it returned */
+    uint32_t stack_id;
+    uint32_t path_len;
+    uint32_t pad;
+    char path[];
+};
+
+struct lg_rec_wait {          /* wait/waitpid/wait4/waitid returned */
+    int32_t arg_pid;          /* pid argument (-1 any child) */
+    int32_t ret_pid;          /* pid reaped, 0 (WNOHANG), -1 error */
+    int32_t status;           /* raw wait status */
+    uint32_t stack_id;
+    uint32_t options;
+    uint32_t pad;
+};
+
+struct lg_rec_proc_exit {
+    uint32_t how;             /* enum lg_end_how */
+    int32_t status;           /* exit status or signal number */
+};
+
+struct lg_rec_cond_use {      /* first (cond, mutex) pair seen by a wait */
+    uint64_t cond_addr;
+    uint64_t mutex_id;
+    uint32_t stack_id;
+    uint32_t pad;
+};
+
+struct lg_rec_note {          /* shim diagnostics: a table filled up, etc. */
+    uint32_t code;
+    uint32_t text_len;
+    char text[];
+};
+
+/*
+ * The one list of record kinds: X(NAME, number, payload struct).
+ * Numbers are part of the format: never renumber, only append.
+ */
+#define LG_RECORD_KINDS(X)                                   \
+    X(MODULE,       1, struct lg_rec_module)                 \
+    X(STACK,        2, struct lg_rec_stack)                  \
+    X(PYSTACK,      3, struct lg_rec_pystack)                \
+    X(LOCK_NEW,     4, struct lg_rec_lock_new)               \
+    X(LOCK_DESTROY, 5, struct lg_rec_lock_destroy)           \
+    X(DEP,          6, struct lg_rec_dep)                    \
+    X(MISUSE,       7, struct lg_rec_misuse)                 \
+    X(THREAD_START, 8, struct lg_rec_thread_start)           \
+    X(THREAD_EXIT,  9, struct lg_rec_thread_exit)            \
+    X(HELD_AT,     10, struct lg_rec_held_at)                \
+    X(JOIN,        11, struct lg_rec_join)                   \
+    X(DETACH,      12, struct lg_rec_detach)                 \
+    X(FORK,        13, struct lg_rec_fork)                   \
+    X(EXEC,        14, struct lg_rec_exec)                   \
+    X(WAIT,        15, struct lg_rec_wait)                   \
+    X(PROC_EXIT,   16, struct lg_rec_proc_exit)              \
+    X(COND_USE,    17, struct lg_rec_cond_use)               \
+    X(NOTE,        18, struct lg_rec_note)
+
+enum lg_rec_kind {
+#define LG_X_ENUM(name, num, type) LG_REC_##name = num,
+    LG_RECORD_KINDS(LG_X_ENUM)
+#undef LG_X_ENUM
+    LG_REC_KIND_MAX
+};
+
+/* Size of the fixed part of a record of each kind (header + payload head). */
+#define LG_REC_FIXED_SIZE(type) (sizeof(struct lg_rec_hdr) + sizeof(type))
+
+static inline uint32_t lg_rec_align(uint32_t n)
+{
+    return (n + LG_TRACE_ALIGN - 1) & ~(LG_TRACE_ALIGN - 1);
+}
+
+#endif /* LG_TRACE_H */
