@@ -15,7 +15,8 @@
 struct lg_trace_file {
     const char *path;
     const uint8_t *base;      /* whole file, mapped read-only */
-    size_t size;
+    size_t size;              /* bytes that may hold records (committed length if known) */
+    size_t map_size;          /* bytes mapped */
     const struct lg_trace_header *hdr;
     size_t pos;               /* offset of the next record */
     char problem[256];        /* why reading stopped early, "" if it did not */
@@ -36,6 +37,15 @@ static inline const void *lg_rec_payload(const struct lg_rec_hdr *r) { return r 
 static inline uint32_t lg_rec_payload_size(const struct lg_rec_hdr *r)
 {
     return r->size - (uint32_t)sizeof(struct lg_rec_hdr);
+}
+
+/* Variable parts (held[], pc[], names) are the consumer's to check:
+ * 1 when a payload of `fixed` bytes followed by `count` elements of
+ * `elem` bytes fits in the record. */
+static inline int lg_rec_fits(const struct lg_rec_hdr *r, uint64_t fixed, uint64_t count,
+                              uint64_t elem)
+{
+    return fixed + count * elem <= (uint64_t)lg_rec_payload_size(r) && count < (1u << 28);
 }
 
 void lg_trace_close(struct lg_trace_file *tf);
