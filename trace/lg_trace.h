@@ -281,6 +281,10 @@ struct lg_rec_note {          /* shim diagnostics: a table filled up, etc. */
 /*
  * The one list of record kinds: X(NAME, number, payload struct).
  * Numbers are part of the format: never renumber, only append.
+ * Number ranges, so that parallel work never collides:
+ *   19-29  shim (preload/) additions
+ *   30-39  supervisor / hang analysis (hang.lgt: wait-for nodes, edges, verdict)
+ *   40-49  file and pipe I/O, file locks (preload/interpose_io.c, analyzer/race.c)
  */
 #define LG_RECORD_KINDS(X)                                   \
     X(MODULE,       1, struct lg_rec_module)                 \
