@@ -278,6 +278,92 @@ struct lg_rec_note {          /* shim diagnostics: a table filled up, etc. */
     char text[];
 };
 
+/* --- hang.lgt: what the supervisor saw (kinds 30-39) ------------------
+ * Written once by `lockgraph run` (cli/supervise.c) into the output folder
+ * when it stops a deadlocked or hung tree, as a trace file of its own
+ * (header pid = the supervisor, ppid = the root process); read by
+ * analyzer/hang.c. Order: HANG, then WF_NODE records (node numbers are
+ * their order, from 0), WF_EDGE records, then HANG_CYCLE and HANG_JBD if
+ * any. A thread node's stack is stack_id in trace-<pid>-<exec_seq>.lgt. */
+enum lg_hang_verdict {
+    LG_HANG_DEADLOCK = 1,            /* a cycle through owned locks / joins */
+    LG_HANG_HANG = 2,                /* every thread still in an untimed wait */
+    LG_HANG_JOIN_BEFORE_DRAIN = 3,   /* a hang whose chain is a join/waitpid before a pipe drain */
+};
+
+struct lg_rec_hang {
+    uint32_t verdict;         /* enum lg_hang_verdict */
+    uint32_t nnodes, nedges;
+    int32_t root_pid;
+    uint64_t still_ns;        /* how long the tree (deadlock: the cycle) had been still */
+    uint64_t timeout_ns;      /* --hang-timeout */
+    uint64_t detected_ns;     /* CLOCK_MONOTONIC */
+    uint64_t start_ns;        /* thread table start_ns */
+};
+
+enum lg_wf_rec_node_kind {
+    LG_WFN_THREAD = 1, LG_WFN_PROCESS = 2, LG_WFN_LOCK = 3, LG_WFN_PIPE = 4, LG_WFN_OTHER = 5,
+};
+enum lg_wf_rec_flags {
+    LG_WFN_ON_CYCLE = 1u << 0,  /* node/edge is on the reported cycle */
+    LG_WFN_FROM_TABLE = 1u << 1,/* thread: its wait came from the shim's slot (else /proc) */
+    LG_WFN_CERTAIN = 1u << 2,   /* edge: known exactly (held snapshot, join, mutex owner word) */
+};
+
+struct lg_rec_wf_node {
+    uint32_t node;            /* number, = index in record order */
+    uint16_t node_kind;       /* enum lg_wf_rec_node_kind */
+    uint16_t flags;           /* enum lg_wf_rec_flags */
+    int32_t pid, tid;         /* thread: both; process: pid; private lock: owning pid */
+    uint32_t exec_seq;        /* thread: which trace of pid holds stack_id */
+    uint32_t stack_id;        /* thread: stack of the blocking call, 0 unknown */
+    uint32_t op;              /* thread: enum lg_block_op (0: not blocked / unknown) */
+    int32_t sysno;            /* thread: system call seen in /proc, -1 none */
+    uint64_t lock_id;         /* lock: id in pid's trace, 0 unknown */
+    uint64_t addr;            /* lock: address; thread: the object it waits on */
+    uint64_t dev, ino, off;   /* shared lock identity; pipe: ino */
+    uint32_t lock_kind;       /* lock: enum lg_lock_kind, 0 unknown */
+    int32_t fd;               /* thread: fd of a blocked pipe call, -1 */
+    int64_t queued;           /* pipe: bytes in it, -1 unknown */
+    int64_t capacity;         /* pipe: F_GETPIPE_SZ, -1 unknown */
+    int64_t requested;        /* pipe: bytes the blocked writer asked for, -1 unknown */
+    char state;               /* thread: /proc state letter */
+    char pad[7];
+    char name[16];            /* thread name or comm */
+    char wchan[32];
+};
+
+enum lg_wf_rec_edge_kind {
+    LG_WFE_WAITS = 1,         /* thread -> lock or other object */
+    LG_WFE_HOLDS = 2,         /* lock -> owning thread */
+    LG_WFE_JOINS = 3,         /* thread -> joined thread */
+    LG_WFE_WAITPID = 4,       /* thread -> child process */
+    LG_WFE_THREAD_OF = 5,     /* process -> its thread (it ends when they do) */
+    LG_WFE_PIPE_WRITE = 6,    /* thread -> pipe it is blocked writing into */
+    LG_WFE_PIPE_READ = 7,     /* thread -> pipe it is blocked reading from */
+    LG_WFE_READ_END = 8,      /* pipe -> process holding its read end */
+    LG_WFE_WRITE_END = 9,     /* pipe -> process holding its write end */
+};
+
+struct lg_rec_wf_edge {
+    uint32_t from, to;        /* node numbers */
+    uint16_t edge_kind;       /* enum lg_wf_rec_edge_kind */
+    uint16_t flags;           /* LG_WFN_ON_CYCLE, LG_WFN_CERTAIN */
+    int32_t fd;               /* READ_END/WRITE_END: the holder's fd, else -1 */
+};
+
+struct lg_rec_hang_cycle {
+    uint32_t n;
+    uint32_t node[];          /* node numbers, in wait-for order */
+};
+
+struct lg_rec_hang_jbd {      /* join-before-drain, by node number */
+    uint32_t waiter;          /* thread blocked in join/waitpid */
+    uint32_t target;          /* the thread or process it waits for */
+    uint32_t writer;          /* thread blocked writing into the pipe */
+    uint32_t pipe;            /* the pipe only the waiter's process would read */
+};
+
 /*
  * The one list of record kinds: X(NAME, number, payload struct).
  * Numbers are part of the format: never renumber, only append.
@@ -304,7 +390,12 @@ struct lg_rec_note {          /* shim diagnostics: a table filled up, etc. */
     X(WAIT,        15, struct lg_rec_wait)                   \
     X(PROC_EXIT,   16, struct lg_rec_proc_exit)              \
     X(COND_USE,    17, struct lg_rec_cond_use)               \
-    X(NOTE,        18, struct lg_rec_note)
+    X(NOTE,        18, struct lg_rec_note)                  \
+    X(HANG,        30, struct lg_rec_hang)                  \
+    X(WF_NODE,     31, struct lg_rec_wf_node)               \
+    X(WF_EDGE,     32, struct lg_rec_wf_edge)               \
+    X(HANG_CYCLE,  33, struct lg_rec_hang_cycle)            \
+    X(HANG_JBD,    34, struct lg_rec_hang_jbd)
 
 enum lg_rec_kind {
 #define LG_X_ENUM(name, num, type) LG_REC_##name = num,
