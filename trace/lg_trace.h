@@ -364,6 +364,133 @@ struct lg_rec_hang_jbd {      /* join-before-drain, by node number */
     uint32_t pipe;            /* the pipe only the waiter's process would read */
 };
 
+/* --- file and pipe I/O, file locks (kinds 40-49) ----------------------
+ * Written by preload/interpose_io.c, read by analyzer/race.c (races on
+ * shared files) and analyzer/hang.c (pipe traffic before a join/wait).
+ * A "session" is one open file description as this process image sees it:
+ * it starts at open/creat/fopen/pipe/socketpair (or at the first use of an
+ * fd the image inherited or could not see being opened) and ends with the
+ * last FD_CLOSE of its id; dup'ed fds share their session. Ids are unique
+ * within one trace file. Records marked "in place" are updated after
+ * commit (relaxed stores): a reader sees the latest totals. */
+enum lg_fd_type {
+    LG_FD_FILE = 1,           /* regular file */
+    LG_FD_PIPE = 2,           /* pipe()/pipe2() or an anonymous pipe found in use */
+    LG_FD_FIFO = 3,           /* named FIFO opened by path */
+    LG_FD_SOCKPAIR = 4,       /* one end of a socketpair() */
+};
+
+enum lg_fd_open_flags {
+    LG_FDO_DUP = 1u << 0,       /* dup/dup2/dup3/F_DUPFD: same session as parent_session */
+    LG_FDO_INHERITED = 1u << 1, /* open before this image (fork child, exec): first use */
+    LG_FDO_LAZY = 1u << 2,      /* opening not seen (internal libc open): found at first use */
+    LG_FDO_STDIO = 1u << 3,     /* opened through fopen/fdopen/freopen */
+    LG_FDO_READ_END = 1u << 4,  /* pipe: this fd is the read end */
+    LG_FDO_WRITE_END = 1u << 5, /* pipe: this fd is the write end */
+};
+
+struct lg_rec_fd_open {
+    uint64_t session;
+    uint64_t parent_session;  /* LG_FDO_DUP: the session duplicated (== session) */
+    uint64_t dev, ino;        /* pipes and sockets: ino only (pipefs/sockfs) */
+    uint64_t peer_ino;        /* socketpair: the other end's inode; else 0 */
+    int32_t fd;
+    uint32_t type;            /* enum lg_fd_type */
+    uint32_t oflags;          /* open(2) flags: O_ACCMODE, O_APPEND, O_TRUNC, O_CREAT, O_NONBLOCK */
+    uint32_t stack_id;        /* the open call, 0 when not seen */
+    uint32_t path_len;        /* bytes of path without NUL; 0 for pipes/sockets */
+    uint32_t pad;
+    char path[];              /* as the program passed it (absolute from /proc when lazy) */
+};
+
+struct lg_rec_fd_close {
+    uint64_t session;
+    int32_t fd;
+    uint32_t stack_id;        /* 0: not captured */
+};
+
+enum lg_file_op {
+    LG_FOP_READ = 1,          /* read, pread, readv, fread, fgets, fscanf, ... */
+    LG_FOP_WRITE = 2,         /* write, pwrite, writev, fwrite, fprintf, ... (or a stdio flush at fclose) */
+    LG_FOP_TRUNCATE = 3,      /* ftruncate/truncate (a write) */
+    LG_FOP_RENAME = 4,        /* rename onto the file (a write); aux_ino: the inode moved in */
+};
+
+enum lg_io_lock_kind {
+    LG_IOL_LOCK = 1,          /* a lock of the shim (pthread, semaphore): lock_id in this trace */
+    LG_IOL_FLOCK = 2,         /* flock(2) on dev/ino */
+    LG_IOL_POSIX = 3,         /* fcntl F_SETLK(W) / lockf record lock on dev/ino, range */
+    LG_IOL_OFD = 4,           /* fcntl F_OFD_SETLK(W) */
+};
+
+struct lg_io_held {           /* one lock held at a file access */
+    uint64_t lock_id;         /* LG_IOL_LOCK: lock_id (LOCK_NEW) in this trace; else 0 */
+    uint64_t dev, ino;        /* file locks: the locked file */
+    int64_t start, len;       /* POSIX/OFD: byte range (len 0: to the end of file); flock: 0, 0 */
+    uint32_t kind;            /* enum lg_io_lock_kind */
+    uint32_t mode;            /* enum lg_acq_mode */
+};
+
+/* First access of one kind by one thread within one session; repeats bump
+ * count/bytes/last_ns in place. Session 0: a path operation (rename,
+ * truncate) with no fd; path then follows the held array. */
+struct lg_rec_file_access {
+    uint64_t session;
+    uint64_t dev, ino;
+    uint64_t aux_ino;         /* LG_FOP_RENAME: inode of the file renamed onto this one */
+    uint64_t count;           /* in place: calls */
+    uint64_t bytes;           /* in place: bytes moved (reads/writes) */
+    uint64_t last_ns;         /* in place: time of the latest call */
+    int32_t fd;
+    uint32_t op;              /* enum lg_file_op */
+    uint32_t stack_id;        /* the first call's stack */
+    uint32_t nheld;           /* locks held at the first call */
+    uint32_t path_len;        /* session 0 only */
+    uint32_t pad;
+    struct lg_io_held held[]; /* then path (NUL-terminated, padded) */
+};
+
+enum lg_pipe_dir { LG_PIPE_READ = 0, LG_PIPE_WRITE = 1 };
+
+/* Traffic of one thread through one pipe (or FIFO, or socketpair end) in
+ * one direction: written at the first call, totals kept in place, so at
+ * any time (a join, a waitpid, a kill) the file says how much went through
+ * and when the thread last moved data. */
+struct lg_rec_pipe_io {
+    uint64_t ino;             /* the pipe's inode (both ends share it); socketpair: this end's */
+    uint64_t peer_ino;        /* socketpair: the other end's inode; else 0 */
+    uint64_t session;
+    uint64_t bytes;           /* in place: bytes moved (successful calls) */
+    uint64_t calls;           /* in place */
+    uint64_t last_ns;         /* in place: end of the latest call */
+    uint64_t first_bytes;     /* bytes moved by the first call */
+    int32_t fd;
+    uint32_t dir;             /* enum lg_pipe_dir */
+    uint32_t type;            /* enum lg_fd_type */
+    uint32_t stack_id;        /* the first call */
+};
+
+enum lg_flock_op {
+    LG_FLOP_ACQUIRE = 1,      /* the lock was granted */
+    LG_FLOP_RELEASE = 2,      /* explicit unlock (LOCK_UN, F_UNLCK, F_ULOCK) */
+    LG_FLOP_BUSY = 3,         /* a non-blocking attempt failed (EWOULDBLOCK/EAGAIN/EACCES) */
+    LG_FLOP_CLOSE = 4,        /* released by close of the fd (flock) or of any fd of the file (POSIX) */
+};
+
+struct lg_rec_file_lock {
+    uint64_t dev, ino;
+    int64_t start, len;       /* POSIX/OFD range, absolute when whence allowed it; flock 0, 0 */
+    uint64_t session;
+    int32_t fd;
+    uint16_t lock_kind;       /* enum lg_io_lock_kind (FLOCK, POSIX, OFD) */
+    uint16_t op;              /* enum lg_flock_op */
+    uint16_t mode;            /* enum lg_acq_mode */
+    uint16_t flags;           /* LG_ACQ_TRY for non-blocking attempts */
+    uint32_t stack_id;
+    int32_t err;              /* errno of a failed call, else 0 */
+    uint32_t pad;
+};
+
 /*
  * The one list of record kinds: X(NAME, number, payload struct).
  * Numbers are part of the format: never renumber, only append.
@@ -395,7 +522,12 @@ struct lg_rec_hang_jbd {      /* join-before-drain, by node number */
     X(WF_NODE,     31, struct lg_rec_wf_node)               \
     X(WF_EDGE,     32, struct lg_rec_wf_edge)               \
     X(HANG_CYCLE,  33, struct lg_rec_hang_cycle)            \
-    X(HANG_JBD,    34, struct lg_rec_hang_jbd)
+    X(HANG_JBD,    34, struct lg_rec_hang_jbd)                \
+    X(FD_OPEN,     40, struct lg_rec_fd_open)                 \
+    X(FD_CLOSE,    41, struct lg_rec_fd_close)                \
+    X(FILE_ACCESS, 42, struct lg_rec_file_access)             \
+    X(PIPE_IO,     43, struct lg_rec_pipe_io)                 \
+    X(FILE_LOCK,   44, struct lg_rec_file_lock)
 
 enum lg_rec_kind {
 #define LG_X_ENUM(name, num, type) LG_REC_##name = num,
