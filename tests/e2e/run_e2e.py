@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end tests: samples and bad input run under `lockgraph run`.
+
+    run_e2e.py --lockgraph BIN --work DIR sample --bin PROG --src FILE.c
+    run_e2e.py --lockgraph BIN --work DIR cli CASE [--samples DIR] [--static-bin PROG]
+
+A sample's expectations are comments in its source (see samples/c/lg_sample.h):
+  LG-EXPECT: kind[=severity] ...  a finding of that kind (severity error
+                                  unless given) cites this very line
+  LG-ALLOW: kind ...              an error of that kind may appear as well
+  LG-CLEAN                        no finding of severity error; exit 0
+  LG-HANG                         really hangs: needs the hang supervisor
+                                  (skipped, exit 77, when it is not built)
+Exit status: 0 pass, 1 fail, 77 skip. Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+RUN_TIMEOUT = 90          # seconds for one program under the tool
+HANG_TIMEOUT = "3"        # --hang-timeout for samples that really hang
+
+
+class Failure(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# ------------------------------------------------------------------ helpers
+
+class Tool:
+    def __init__(self, lockgraph, work):
+        self.bin = os.path.abspath(lockgraph)
+        self.work = os.path.abspath(work)
+
+    def features(self):
+        out = subprocess.run([self.bin, "--version"], capture_output=True, text=True, timeout=30).stdout
+        m = re.search(r"^features:(.*)$", out, re.M)
+        return set(m.group(1).split()) if m else set()
+
+    def run(self, args, cmd, stdin=None, timeout=RUN_TIMEOUT, cwd=None, env=None):
+        """lockgraph run ARGS -- CMD; returns CompletedProcess with bytes."""
+        full = [self.bin, "run"] + args + ["--"] + cmd
+        try:
+            return subprocess.run(full, input=stdin, capture_output=True, timeout=timeout,
+                                  cwd=cwd or self.work, env=env)
+        except subprocess.TimeoutExpired as e:
+            raise Failure("%s did not finish within %ss\nstderr so far:\n%s"
+                          % (" ".join(full), timeout, (e.stderr or b"").decode(errors="replace")))
+
+    def report(self, outdir, fmt="json", extra=()):
+        p = subprocess.run([self.bin, "report", outdir, "--format", fmt] + list(extra),
+                           capture_output=True, timeout=RUN_TIMEOUT, cwd=self.work)
+        return p
+
+    def report_json(self, outdir):
+        p = self.report(outdir)
+        check(p.returncode == 0, "lockgraph report %s --format json exited %d: %s"
+              % (outdir, p.returncode, p.stderr.decode(errors="replace")))
+        try:
+            return json.loads(p.stdout), p.stdout
+        except ValueError as e:
+            raise Failure("report --format json is not JSON (%s):\n%s" % (e, p.stdout[:2000].decode(errors="replace")))
+
+
+def fresh_dir(path):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def text(b):
+    return b.decode(errors="replace")
+
+
+def stderr_lines(p):
+    return [l for l in text(p.stderr).splitlines() if l.strip()]
+
+
+def one_line(p, what):
+    """The tool said exactly one line, its own, on stderr."""
+    lines = stderr_lines(p)
+    check(len(lines) == 1 and lines[0].startswith("lockgraph: "),
+          "%s: expected one 'lockgraph: ...' line on stderr, got %d:\n%s" % (what, len(lines), text(p.stderr)))
+    return lines[0]
+
+
+def findings_of(doc):
+    f = doc.get("findings") if isinstance(doc, dict) else None
+    check(isinstance(f, list), "JSON report has no 'findings' array")
+    return f
+
+
+def brief(findings):
+    rows = []
+    for f in findings:
+        locs = ", ".join("%s:%s" % (os.path.basename(str(l.get("file") or "?")), l.get("line"))
+                         for l in (f.get("locations") or [])[:8])
+        rows.append("  %-8s %-22s %s  [%s]" % (f.get("severity"), f.get("kind"), f.get("message", ""), locs))
+    return "\n".join(rows) or "  (no findings)"
+
+
+# ------------------------------------------------------------------ samples
+
+def parse_markers(src):
+    expect, allow = [], set()
+    clean = hang = False
+    with open(src, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            for m in re.finditer(r"LG-EXPECT:\s*([^*]*)", line):
+                for tok in m.group(1).split():
+                    kind, _, sev = tok.partition("=")
+                    expect.append((kind, sev or "error", lineno))
+            for m in re.finditer(r"LG-ALLOW:\s*([^*\n]*)", line):
+                allow.update(m.group(1).split())
+            clean = clean or "LG-CLEAN" in line
+            hang = hang or "LG-HANG" in line
+    return expect, allow, clean, hang
+
+
+def cites(finding, srcbase, line):
+    for loc in finding.get("locations") or []:
+        if os.path.basename(str(loc.get("file") or "")) == srcbase and loc.get("line") == line:
+            return True
+    return False
+
+
+def test_sample(tool, prog, src):
+    expect, allow, clean, hang = parse_markers(src)
+    check(expect or clean, "%s has no LG-EXPECT or LG-CLEAN marker" % src)
+    srcbase = os.path.basename(src)
+    args = []
+    if hang:
+        if "supervise" not in tool.features():
+            raise Skip("%s really hangs and this lockgraph has no hang supervisor" % srcbase)
+        args = ["--hang-timeout", HANG_TIMEOUT]
+    out = os.path.join(fresh_dir(os.path.join(tool.work, "run")), "out")
+    p = tool.run(["--out", out] + args, [prog])
+    doc, raw = tool.report_json(out)
+    findings = findings_of(doc)
+    errors = [f for f in findings if f.get("severity") == "error"]
+    problems = []
+
+    for kind, sev, line in expect:
+        if not any(f.get("kind") == kind and f.get("severity") == sev and cites(f, srcbase, line) for f in findings):
+            problems.append("no %s finding '%s' citing %s:%d" % (sev, kind, srcbase, line))
+    wanted = {k for k, s, _ in expect if s == "error"} | allow
+    for f in errors:
+        if f.get("kind") not in wanted:
+            problems.append("unexpected error finding '%s': %s" % (f.get("kind"), f.get("message")))
+    if clean and errors:
+        problems.append("clean program has %d error finding(s)" % len(errors))
+
+    want_status = 66 if any(s == "error" for _, s, _ in expect) else 0
+    if p.returncode != want_status:
+        problems.append("lockgraph run exited %d, expected %d" % (p.returncode, want_status))
+
+    # The text report on stderr cites the same lines a user must look at.
+    err_text = text(p.stderr)
+    for kind in sorted({k for k, _, _ in expect}):
+        lines = [l for k, _, l in expect if k == kind]
+        if not any("%s:%d" % (srcbase, l) in err_text for l in lines):
+            problems.append("the text report on stderr cites none of %s for %s"
+                            % (", ".join("%s:%d" % (srcbase, l) for l in lines), kind))
+
+    # Deterministic: the same folder gives the same report byte for byte.
+    _, raw2 = tool.report_json(out)
+    if raw != raw2:
+        problems.append("two reports of the same folder differ")
+
+    if problems:
+        raise Failure("\n".join(problems) + "\nfindings:\n" + brief(findings) +
+                      "\nstderr of lockgraph run:\n" + err_text)
+    print("%s: %d finding(s), %d error(s), exit %d — as expected" % (srcbase, len(findings), len(errors), p.returncode))
+    print(brief(findings))
+
+
+# ---------------------------------------------------------------- CLI cases
+
+def case_missing_program(tool, a):
+    for cmd in (["lockgraph-no-such-program"], ["./no/such/dir/prog"]):
+        p = tool.run(["--out", os.path.join(tool.work, "out")], cmd)
+        check(p.returncode == 127, "%s: exit %d, expected 127" % (cmd[0], p.returncode))
+        line = one_line(p, cmd[0])
+        check(cmd[0] in line, "the message does not name %s: %s" % (cmd[0], line))
+        check(not os.path.exists(os.path.join(tool.work, "out")), "an output folder was created for a missing program")
+
+
+def case_not_executable(tool, a):
+    plain = os.path.join(tool.work, "data.txt")
+    with open(plain, "w") as fh:
+        fh.write("not a program\n")
+    os.chmod(plain, 0o644)
+    for cmd in ([plain], [tool.work]):
+        p = tool.run(["--out", os.path.join(tool.work, "out")], cmd)
+        check(p.returncode == 126, "%s: exit %d, expected 126" % (cmd[0], p.returncode))
+        one_line(p, cmd[0])
+    script = os.path.join(tool.work, "badinterp.sh")
+    with open(script, "w") as fh:
+        fh.write("#!/no/such/interpreter\necho hi\n")
+    os.chmod(script, 0o755)
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [script])
+    check(p.returncode == 126, "script with a missing interpreter: exit %d, expected 126" % p.returncode)
+    check("/no/such/interpreter" in one_line(p, script), "the message does not name the interpreter")
+
+
+def case_static_binary(tool, a):
+    if not a.static_bin or not os.path.exists(a.static_bin):
+        raise Skip("no static test program (libc.a missing?)")
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [a.static_bin, "hello"])
+    check(p.returncode == 3, "static program: exit %d, expected its own 3" % p.returncode)
+    err = text(p.stderr)
+    check(err.count("is statically linked") == 1,
+          "expected the static-binary message exactly once, stderr:\n" + err)
+    check("only process-level hang detection applies" in err, "message does not say what still applies:\n" + err)
+    check(p.stdout == b"static: hello\n", "the program's stdout changed: %r" % p.stdout)
+
+
+def case_setuid_binary(tool, a):
+    if os.geteuid() != 0:
+        raise Skip("making a setuid binary of another user needs root")
+    st = os.statvfs(tool.work)
+    if st.f_flag & os.ST_NOSUID:
+        raise Skip("%s is on a nosuid file system" % tool.work)
+    prog = os.path.join(tool.work, "ordered_suid")
+    shutil.copy(os.path.join(a.samples, "ordered"), prog)
+    os.chown(prog, 65534, 65534)       # nobody: running it changes our euid
+    os.chmod(prog, 0o4755)
+    native = subprocess.run([prog], capture_output=True, timeout=RUN_TIMEOUT)
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [prog])
+    err = text(p.stderr)
+    check(p.returncode == native.returncode, "setuid program: exit %d, natively %d" % (p.returncode, native.returncode))
+    check(err.count("setuid") == 1 and "ignores LD_PRELOAD" in err,
+          "expected one message that the loader ignores LD_PRELOAD, stderr:\n" + err)
+    check(p.stdout == native.stdout, "the program's stdout changed")
+
+
+def case_unwritable_out(tool, a):
+    marker = os.path.join(tool.work, "ran")
+    blocker = os.path.join(tool.work, "a-file")
+    with open(blocker, "w") as fh:
+        fh.write("x")
+    outs = [os.path.join(blocker, "out")]
+    if os.geteuid() != 0:
+        locked = os.path.join(tool.work, "locked")
+        os.mkdir(locked, 0o500)
+        outs.append(os.path.join(locked, "out"))
+    for out in outs:
+        p = tool.run(["--out", out], ["/bin/sh", "-c", "touch " + marker])
+        check(p.returncode == 125, "--out %s: exit %d, expected 125" % (out, p.returncode))
+        line = one_line(p, "--out " + out)
+        check(out in line, "the message does not name the folder: " + line)
+        check(not os.path.exists(marker), "the program ran although the output folder could not be made")
+
+
+def case_exit_status(tool, a):
+    p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/sh", "-c", "exit 7"])
+    check(p.returncode == 7, "sh -c 'exit 7': exit %d" % p.returncode)
+    p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/sh", "-c", "echo to-stderr >&2; exit 0"])
+    check(p.returncode == 0, "sh -c 'exit 0': exit %d" % p.returncode)
+    check("to-stderr" in text(p.stderr), "the program's stderr was lost")
+
+
+def case_signal_status(tool, a):
+    for sig, want in (("TERM", 143), ("KILL", 137)):
+        p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/sh", "-c", "kill -%s $$" % sig])
+        check(p.returncode == want, "killed by SIG%s: exit %d, expected %d" % (sig, p.returncode, want))
+
+
+def case_error_exitcode(tool, a):
+    abba = os.path.join(a.samples, "abba")
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [abba])
+    check(p.returncode == 66, "abba: exit %d, expected 66" % p.returncode)
+    p = tool.run(["--out", os.path.join(tool.work, "out"), "--error-exitcode", "3"], [abba])
+    check(p.returncode == 3, "abba --error-exitcode 3: exit %d" % p.returncode)
+    p = tool.run(["--out", os.path.join(tool.work, "out"), "--error-exitcode", "0"], [abba])
+    check(p.returncode == 0, "abba --error-exitcode 0: exit %d (expected the program's own 0)" % p.returncode)
+    p = tool.run(["--out", os.path.join(tool.work, "out"), "--error-exitcode", "nope"], [abba])
+    check(p.returncode == 2, "--error-exitcode nope: exit %d, expected 2" % p.returncode)
+
+
+def case_stdout_untouched(tool, a):
+    prog = os.path.join(a.samples, "condvar_buffer")
+    native = subprocess.run([prog], capture_output=True, timeout=RUN_TIMEOUT)
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [prog])
+    check(p.stdout == native.stdout, "stdout differs: %r vs native %r" % (p.stdout, native.stdout))
+    check(p.returncode == 0, "condvar_buffer: exit %d" % p.returncode)
+    data = os.urandom(1 << 20)
+    p = tool.run(["--out", os.path.join(tool.work, "out")], ["cat"], stdin=data)
+    check(p.returncode == 0 and p.stdout == data, "cat under the tool did not pass 1 MiB through unchanged")
+
+
+def case_script(tool, a):
+    script = os.path.join(tool.work, "wrapper.sh")
+    with open(script, "w") as fh:
+        fh.write("#!/bin/sh\necho wrapper-start\n%s\necho wrapper-end\n" % os.path.join(a.samples, "abba"))
+    os.chmod(script, 0o755)
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], [script])
+    check(p.stdout.startswith(b"wrapper-start\n") and p.stdout.endswith(b"wrapper-end\n"),
+          "the script's output changed: %r" % p.stdout)
+    doc, _ = tool.report_json(out)
+    kinds = [f.get("kind") for f in findings_of(doc) if f.get("severity") == "error"]
+    check("lock-order-cycle" in kinds, "abba run from a shell script: no lock-order-cycle (errors: %s)" % kinds)
+    check(p.returncode == 66, "exit %d, expected 66" % p.returncode)
+
+
+def case_outdir_old(tool, a):
+    prog = os.path.join(a.samples, "ordered")
+    cwd = fresh_dir(os.path.join(tool.work, "cwd"))
+    for _ in range(3):
+        p = tool.run([], [prog], cwd=cwd)
+        check(p.returncode == 0, "ordered: exit %d" % p.returncode)
+    def traces(d):
+        return [n for n in os.listdir(d) if n.startswith("trace-") and n.endswith(".lgt")]
+    check(traces(os.path.join(cwd, "lockgraph.out")), "default folder ./lockgraph.out holds no trace")
+    check(traces(os.path.join(cwd, "lockgraph.out.old")), "the previous run was not kept as lockgraph.out.old")
+    check(sorted(os.listdir(cwd)) == ["lockgraph.out", "lockgraph.out.old"],
+          "unexpected entries: %s" % os.listdir(cwd))
+    mode = stat.S_IMODE(os.stat(os.path.join(cwd, "lockgraph.out")).st_mode)
+    check(mode == 0o700, "output folder mode %o, expected 700" % mode)
+    # A folder that is not lockgraph's is never moved.
+    mine = fresh_dir(os.path.join(tool.work, "precious"))
+    with open(os.path.join(mine, "notes.txt"), "w") as fh:
+        fh.write("keep me\n")
+    p = tool.run(["--out", mine], [prog])
+    check(p.returncode == 125, "--out on a user folder: exit %d, expected 125" % p.returncode)
+    one_line(p, "--out on a user folder")
+    check(os.listdir(mine) == ["notes.txt"] and not os.path.exists(mine + ".old"), "a user's folder was touched")
+
+
+def case_reports(tool, a):
+    out = os.path.join(tool.work, "out")
+    jpath = os.path.join(tool.work, "r.json")
+    feats = tool.features()
+    extra = ["--json", jpath]
+    if "viz" in feats:
+        extra += ["--sarif", os.path.join(tool.work, "r.sarif"), "--html", os.path.join(tool.work, "r.html")]
+    p = tool.run(["--out", out] + extra, [os.path.join(a.samples, "abba")])
+    check(p.returncode == 66, "abba: exit %d" % p.returncode)
+    _, raw = tool.report_json(out)
+    with open(jpath, "rb") as fh:
+        check(fh.read() == raw, "--json FILE differs from `report --format json`")
+    t = tool.report(out, "text")
+    check(t.returncode == 0 and b"abba.c:" in t.stdout, "report --format text gives no abba.c lines on stdout")
+    if "viz" in feats:
+        with open(os.path.join(tool.work, "r.sarif")) as fh:
+            sarif = json.load(fh)
+        check(sarif.get("version") == "2.1.0", "SARIF version is %r" % sarif.get("version"))
+        with open(os.path.join(tool.work, "r.html"), encoding="utf-8", errors="replace") as fh:
+            check("<html" in fh.read().lower(), "--html FILE is not an HTML page")
+        svg = os.path.join(tool.work, "g.svg")
+        g = subprocess.run([tool.bin, "graph", out, "-o", svg], capture_output=True, timeout=RUN_TIMEOUT)
+        check(g.returncode == 0, "graph exited %d: %s" % (g.returncode, text(g.stderr)))
+        with open(svg, encoding="utf-8", errors="replace") as fh:
+            check("<svg" in fh.read(), "graph -o g.svg wrote no SVG")
+
+
+def case_report_bad_folder(tool, a):
+    empty = fresh_dir(os.path.join(tool.work, "empty"))
+    for d in (os.path.join(tool.work, "no-such-folder"), empty):
+        p = tool.report(d)
+        check(p.returncode == 125, "report %s: exit %d, expected 125" % (d, p.returncode))
+        one_line(p, "report " + d)
+        check(p.stdout == b"", "report of a bad folder wrote to stdout")
+    p = subprocess.run([tool.bin, "report"], capture_output=True, timeout=30)
+    check(p.returncode == 2, "report without a folder: exit %d, expected 2" % p.returncode)
+    p = tool.report(empty, "yaml")
+    check(p.returncode == 2, "report --format yaml: exit %d, expected 2" % p.returncode)
+
+
+def case_help_version(tool, a):
+    h = subprocess.run([tool.bin, "--help"], capture_output=True, text=True, timeout=30)
+    check(h.returncode == 0 and "lockgraph run" in h.stdout and "--error-exitcode" in h.stdout, "--help")
+    v = subprocess.run([tool.bin, "--version"], capture_output=True, text=True, timeout=30)
+    check(v.returncode == 0 and v.stdout.startswith("lockgraph "), "--version")
+    u = subprocess.run([tool.bin, "frobnicate"], capture_output=True, text=True, timeout=30)
+    check(u.returncode == 2, "unknown command: exit %d, expected 2" % u.returncode)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lockgraph", required=True)
+    ap.add_argument("--work", required=True)
+    sub = ap.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("sample")
+    s.add_argument("--bin", required=True)
+    s.add_argument("--src", required=True)
+    c = sub.add_parser("cli")
+    c.add_argument("case", choices=sorted(CASES))
+    c.add_argument("--samples")
+    c.add_argument("--static-bin")
+    a = ap.parse_args()
+    tool = Tool(a.lockgraph, fresh_dir(a.work))
+    try:
+        if a.what == "sample":
+            test_sample(tool, os.path.abspath(a.bin), a.src)
+        else:
+            CASES[a.case](tool, a)
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
+    except Failure as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
