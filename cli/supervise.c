@@ -1,0 +1,1434 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * supervise.c — the live half of `lockgraph run`: this process (never a
+ * thread hidden in the target) waits for the root child while polling the
+ * shared thread table (trace/lg_threadtable.h) and /proc every ~80 ms.
+ * A cycle through owned locks or joins is a deadlock, reported as soon as
+ * it has been seen twice unchanged; a tree whose every thread has sat in an
+ * untimed wait without progress for --hang-timeout is a hang. Either way
+ * the wait-for graph (lg_waitgraph.h) is written to outdir/hang.lgt
+ * (records HANG, WF_NODE, WF_EDGE, HANG_CYCLE, HANG_JBD of lg_trace.h),
+ * one note goes to stderr, and the tree is ended unless asked not to.
+ */
+#include "lg_supervise.h"
+#include "lg_procfs.h"
+#include "lg_threadtable.h"
+#include "lg_trace.h"
+#include "lg_waitgraph.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <ctype.h>
+
+/* ===================================================================== */
+/* The wait-for graph (pure)                                              */
+/* ===================================================================== */
+
+int lg_wg_find(const struct lg_wg *g, int kind, int pid, int tid, uint64_t key)
+{
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct lg_wg_node *n = &g->nodes[i];
+        if (n->kind == kind && n->pid == pid && n->tid == tid && n->key == key)
+            return i;
+    }
+    return -1;
+}
+
+int lg_wg_node(struct lg_wg *g, int kind, int pid, int tid, uint64_t key)
+{
+    int i = lg_wg_find(g, kind, pid, tid, key);
+    if (i >= 0)
+        return i;
+    if (g->nnodes == g->node_cap) {
+        int cap = g->node_cap ? g->node_cap * 2 : 32;
+        void *p = realloc(g->nodes, (size_t)cap * sizeof *g->nodes);
+        if (!p)
+            return -1;
+        g->nodes = p;
+        g->node_cap = cap;
+    }
+    struct lg_wg_node *n = &g->nodes[g->nnodes];
+    memset(n, 0, sizeof *n);
+    n->kind = kind;
+    n->pid = pid;
+    n->tid = tid;
+    n->key = key;
+    n->ref = -1;
+    return g->nnodes++;
+}
+
+int lg_wg_edge(struct lg_wg *g, int from, int to, int kind, int certainty, int fd)
+{
+    if (from < 0 || to < 0)
+        return -1;
+    for (int i = 0; i < g->nedges; i++) {
+        struct lg_wg_edge *e = &g->edges[i];
+        if (e->from == from && e->to == to && e->kind == kind) {
+            if (certainty > e->certainty)
+                e->certainty = certainty;
+            return i;
+        }
+    }
+    if (g->nedges == g->edge_cap) {
+        int cap = g->edge_cap ? g->edge_cap * 2 : 64;
+        void *p = realloc(g->edges, (size_t)cap * sizeof *g->edges);
+        if (!p)
+            return -1;
+        g->edges = p;
+        g->edge_cap = cap;
+    }
+    struct lg_wg_edge *e = &g->edges[g->nedges];
+    memset(e, 0, sizeof *e);
+    e->from = from;
+    e->to = to;
+    e->kind = kind;
+    e->certainty = certainty;
+    e->fd = fd;
+    return g->nedges++;
+}
+
+void lg_wg_free(struct lg_wg *g)
+{
+    free(g->nodes);
+    free(g->edges);
+    memset(g, 0, sizeof *g);
+}
+
+/* Depth-first search for a path from `at` back to `start`, through nodes
+ * above `floor` only (so each cycle is found from its smallest node). */
+static int wg_dfs(const struct lg_wg *g, int start, int at, int floor, int min_c, char *seen,
+                  int *path, int depth, int max)
+{
+    if (depth >= max)
+        return 0;
+    path[depth] = at;
+    seen[at] = 1;
+    for (int i = 0; i < g->nedges; i++) {
+        const struct lg_wg_edge *e = &g->edges[i];
+        if (e->from != at || e->certainty < min_c)
+            continue;
+        if (e->to == start)
+            return depth + 1;
+        if (e->to < floor || seen[e->to])
+            continue;
+        int n = wg_dfs(g, start, e->to, floor, min_c, seen, path, depth + 1, max);
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
+int lg_wg_cycle(const struct lg_wg *g, int start, int min_certainty, int *out, int max)
+{
+    if (g->nnodes == 0 || max <= 0)
+        return 0;
+    char *seen = calloc((size_t)g->nnodes, 1);
+    int *path = malloc((size_t)g->nnodes * sizeof *path);
+    int n = 0;
+    if (!seen || !path)
+        goto out;
+    int lo = start >= 0 ? start : 0, hi = start >= 0 ? start + 1 : g->nnodes;
+    for (int s = lo; s < hi && !n; s++) {
+        memset(seen, 0, (size_t)g->nnodes);
+        n = wg_dfs(g, s, s, start >= 0 ? 0 : s, min_certainty, seen, path, 0, g->nnodes);
+    }
+    if (n) {
+        /* Rotate to start at the smallest index, for a deterministic report. */
+        int m = 0;
+        for (int i = 1; i < n; i++)
+            if (path[i] < path[m])
+                m = i;
+        if (n > max)
+            n = max;
+        for (int i = 0; i < n; i++)
+            out[i] = path[(m + i) % n];
+    }
+out:
+    free(seen);
+    free(path);
+    return n;
+}
+
+void lg_wg_mark_cycle(struct lg_wg *g, const int *cyc, int n)
+{
+    for (int i = 0; i < n; i++) {
+        g->nodes[cyc[i]].on_cycle = 1;
+        int a = cyc[i], b = cyc[(i + 1) % n];
+        for (int k = 0; k < g->nedges; k++)
+            if (g->edges[k].from == a && g->edges[k].to == b)
+                g->edges[k].on_cycle = 1;
+    }
+}
+
+/* Edges along which "X cannot finish before Y does" propagates from a
+ * joined thread or awaited child to the thread that actually blocks. */
+static bool jbd_follow(int kind)
+{
+    return kind == LG_WFE_JOINS || kind == LG_WFE_WAITPID || kind == LG_WFE_THREAD_OF ||
+           kind == LG_WFE_WAITS || kind == LG_WFE_HOLDS;
+}
+
+int lg_wg_join_before_drain(const struct lg_wg *g, struct lg_wg_jbd *j)
+{
+    int found = 0;
+    int *queue = malloc((size_t)(g->nnodes + 1) * sizeof *queue);
+    char *seen = calloc((size_t)g->nnodes + 1, 1);
+    if (!queue || !seen)
+        goto out;
+    for (int w = 0; w < g->nnodes && !found; w++) {
+        if (g->nodes[w].kind != LG_WFN_THREAD)
+            continue;
+        for (int ei = 0; ei < g->nedges && !found; ei++) {
+            const struct lg_wg_edge *we = &g->edges[ei];
+            if (we->from != w || (we->kind != LG_WFE_JOINS && we->kind != LG_WFE_WAITPID))
+                continue;
+            /* Everything the target needs before it can finish. */
+            memset(seen, 0, (size_t)g->nnodes);
+            int qh = 0, qt = 0;
+            queue[qt++] = we->to;
+            seen[we->to] = 1;
+            while (qh < qt) {
+                int at = queue[qh++];
+                for (int k = 0; k < g->nedges; k++) {
+                    const struct lg_wg_edge *e = &g->edges[k];
+                    if (e->from == at && jbd_follow(e->kind) && !seen[e->to] && e->to != w) {
+                        seen[e->to] = 1;
+                        queue[qt++] = e->to;
+                    }
+                }
+            }
+            /* A thread on that chain blocked writing into a pipe that only
+             * the waiter's process (or processes on the chain) can read. */
+            for (int qi = 0; qi < qt && !found; qi++) {
+                int t = queue[qi];
+                if (g->nodes[t].kind != LG_WFN_THREAD)
+                    continue;
+                for (int k = 0; k < g->nedges && !found; k++) {
+                    const struct lg_wg_edge *pe = &g->edges[k];
+                    if (pe->from != t || pe->kind != LG_WFE_PIPE_WRITE)
+                        continue;
+                    bool waiter_reads = false, others_on_chain = true;
+                    for (int r = 0; r < g->nedges; r++) {
+                        const struct lg_wg_edge *re = &g->edges[r];
+                        if (re->from != pe->to || re->kind != LG_WFE_READ_END)
+                            continue;
+                        if (g->nodes[re->to].pid == g->nodes[w].pid)
+                            waiter_reads = true;
+                        else if (!seen[re->to])
+                            others_on_chain = false;
+                    }
+                    if (waiter_reads && others_on_chain) {
+                        j->waiter = w;
+                        j->target = we->to;
+                        j->writer = t;
+                        j->pipe = pe->to;
+                        found = 1;
+                    }
+                }
+            }
+        }
+    }
+out:
+    free(queue);
+    free(seen);
+    return found;
+}
+
+/* ===================================================================== */
+/* The thread table                                                       */
+/* ===================================================================== */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int lg_threadtable_create(const char *outdir, pid_t root_pid_hint)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", outdir, LG_TT_FILE) >= (int)sizeof path)
+        return -ENAMETOOLONG;
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    struct lg_tt_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, LG_TT_MAGIC, sizeof LG_TT_MAGIC);
+    h.version = LG_TT_VERSION;
+    h.nslots = LG_TT_SLOTS;
+    h.slot_size = sizeof(struct lg_tt_slot);
+    h.root_pid = root_pid_hint;
+    h.start_ns = now_ns();
+    int rc = 0;
+    /* The file is sparse: untouched slots cost no disk. */
+    if (ftruncate(fd, (off_t)LG_TT_SIZE) != 0 || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+struct table {
+    const struct lg_tt_header *hdr;
+    const struct lg_tt_slot *slots;
+    size_t size;
+    unsigned nslots;
+};
+
+static void table_open(struct table *t, const char *outdir)
+{
+    char path[PATH_MAX];
+    memset(t, 0, sizeof *t);
+    if (snprintf(path, sizeof path, "%s/%s", outdir, LG_TT_FILE) >= (int)sizeof path)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct lg_tt_header)) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+        if (p != MAP_FAILED) {
+            t->hdr = p;
+            t->size = (size_t)st.st_size;
+            if (memcmp(t->hdr->magic, LG_TT_MAGIC, sizeof LG_TT_MAGIC) == 0 &&
+                t->hdr->version == LG_TT_VERSION && t->hdr->slot_size == sizeof(struct lg_tt_slot)) {
+                t->slots = (const struct lg_tt_slot *)(t->hdr + 1);
+                t->nslots = t->hdr->nslots;
+                if (sizeof *t->hdr + (size_t)t->nslots * sizeof(struct lg_tt_slot) > t->size)
+                    t->nslots = (unsigned)((t->size - sizeof *t->hdr) / sizeof(struct lg_tt_slot));
+            }
+        }
+    }
+    close(fd);
+}
+
+static void table_close(struct table *t)
+{
+    if (t->hdr)
+        munmap((void *)t->hdr, t->size);
+    memset(t, 0, sizeof *t);
+}
+
+/* A consistent copy of slot i (seqlock), or false if free or torn. */
+static bool table_read_slot(const struct table *t, unsigned i, struct lg_tt_slot *out)
+{
+    const struct lg_tt_slot *s = &t->slots[i];
+    for (int tries = 0; tries < 8; tries++) {
+        uint32_t a = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->tid, __ATOMIC_RELAXED) == 0)
+            return false;
+        if (a & 1)
+            continue;
+        memcpy(out, (const void *)s, sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a)
+            return out->tid != 0;
+    }
+    return false;
+}
+
+/* ===================================================================== */
+/* One look at the tree                                                   */
+/* ===================================================================== */
+
+#define MAX_PROCS 512
+#define MAX_THREADS 4096
+
+enum sv_verdict {
+    SV_RUNNING,      /* on a CPU, or made progress */
+    SV_SLEEPING,     /* nanosleep, pause-free timers: will wake by itself */
+    SV_TIMED,        /* a wait with a timeout */
+    SV_EXTERNAL,     /* waits on something outside the tree (tty, socket, file, outside pipe) */
+    SV_STUCK,        /* untimed wait on something inside the tree */
+};
+
+struct sv_thread {
+    int pid, tid;
+    struct lg_proc_task pt;
+    bool has_slot;
+    struct lg_tt_slot slot;
+    enum sv_verdict verdict;
+    uint32_t op;             /* enum lg_block_op as understood */
+    uint64_t addr;           /* lock / futex address */
+    struct lg_tt_obj obj;    /* lock identity when a lock */
+    bool obj_known;
+    int owner_tid;           /* lock owner, 0 unknown */
+    int owner_certainty;
+    int target_tid, target_pid;
+    int fd;
+    uint64_t ino;
+    int64_t requested;
+    uint64_t sig;            /* progress signature */
+    uint64_t still_since;
+};
+
+struct sv_proc {
+    int pid, ppid;
+    char comm[16];
+    bool zombie;
+};
+
+struct snapshot {
+    struct sv_proc procs[MAX_PROCS];
+    int nprocs;
+    struct sv_thread *threads;     /* MAX_THREADS */
+    int nthreads;
+};
+
+static bool snap_has_pid(const struct snapshot *s, int pid)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (s->procs[i].pid == pid)
+            return true;
+    return false;
+}
+
+static struct sv_thread *snap_thread(struct snapshot *s, int tid)
+{
+    for (int i = 0; i < s->nthreads; i++)
+        if (s->threads[i].tid == tid)
+            return &s->threads[i];
+    return NULL;
+}
+
+static void snap_add_proc(struct snapshot *s, int pid)
+{
+    if (pid <= 0 || s->nprocs >= MAX_PROCS || snap_has_pid(s, pid))
+        return;
+    struct sv_proc *p = &s->procs[s->nprocs];
+    memset(p, 0, sizeof *p);
+    p->pid = pid;
+    struct lg_proc_task t;
+    if (lg_proc_task_read(pid, pid, &t) < 0)
+        return;
+    p->ppid = t.ppid;
+    memcpy(p->comm, t.comm, sizeof p->comm);
+    p->zombie = t.state == 'Z' || t.state == 'X';
+    s->nprocs++;
+}
+
+/* Root, its descendants, and our own other children (orphans of the tree
+ * come back to us: we are a child subreaper). */
+static void snap_discover(struct snapshot *s, int root)
+{
+    s->nprocs = 0;
+    snap_add_proc(s, root);
+    int self = getpid();
+    int kids[MAX_PROCS];
+    int n = lg_proc_children(self, kids, MAX_PROCS);
+    for (int i = 0; i < n; i++)
+        snap_add_proc(s, kids[i]);
+    for (int i = 0; i < s->nprocs; i++) {
+        n = lg_proc_children(s->procs[i].pid, kids, MAX_PROCS);
+        for (int k = 0; k < n; k++)
+            snap_add_proc(s, kids[k]);
+    }
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    return h;
+}
+
+static int read_schedstat(int pid, int tid, uint64_t *run_ns, uint64_t *slices)
+{
+    char path[96], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", pid, tid);
+    if (lg_proc_read_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    unsigned long long a, b, c;
+    if (sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3)
+        return -1;
+    *run_ns = a;
+    *slices = c;
+    return 0;
+}
+
+static bool snap_thread_exists(const struct snapshot *s, int pid, int tid)
+{
+    for (int i = 0; i < s->nthreads; i++)
+        if (s->threads[i].tid == tid && (pid == 0 || s->threads[i].pid == pid))
+            return true;
+    return false;
+}
+
+/* Whether fd of pid is an end of a pipe: fills ino. */
+static bool fd_pipe(int pid, int fd, uint64_t *ino)
+{
+    int mode;
+    return lg_proc_fd_pipe(pid, fd, ino, &mode) == 1;
+}
+
+/* Untimed poll: stuck only when every polled fd is a pipe (of the tree,
+ * checked when the hang is confirmed). */
+static enum sv_verdict judge_poll(struct sv_thread *t, uint64_t fds_addr, uint64_t nfds)
+{
+    struct pollfd pf[64];
+    if (nfds == 0)
+        return SV_STUCK;
+    if (nfds > 64 || lg_proc_read_mem(t->pid, fds_addr, pf, nfds * sizeof pf[0]) < 0)
+        return SV_EXTERNAL;
+    for (uint64_t i = 0; i < nfds; i++) {
+        if (pf[i].fd < 0)
+            continue;
+        if (lg_proc_fd_kind(t->pid, pf[i].fd) != 'p')
+            return SV_EXTERNAL;
+    }
+    return SV_STUCK;
+}
+
+/* select/epoll: we do not decode the sets; stuck only when the process has
+ * no socket, terminal or file open beyond stdio (nothing outside could
+ * wake it but a pipe of the tree). */
+static enum sv_verdict judge_opaque_wait(struct sv_thread *t)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", t->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return SV_EXTERNAL;
+    enum sv_verdict v = SV_STUCK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        int fd = atoi(e->d_name);
+        if (fd <= 2)
+            continue;
+        int k = lg_proc_fd_kind(t->pid, fd);
+        if (k == 's' || k == 't') {
+            v = SV_EXTERNAL;
+            break;
+        }
+    }
+    closedir(d);
+    return v;
+}
+
+/* What a thread waits for, from /proc alone (no slot, or the slot says
+ * the thread is not in a published wait). */
+static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
+{
+    const struct lg_proc_task *p = &t->pt;
+    const uint64_t *a = p->args;
+    t->verdict = SV_EXTERNAL;
+    t->op = LG_BLOCK_OTHER;
+    switch (p->sysno) {
+    case LG_SYS_NANOSLEEP:
+    case LG_SYS_CLOCK_NANOSLEEP:
+        t->verdict = SV_SLEEPING;
+        return;
+    case LG_SYS_FUTEX: {
+        int cmd = (int)(a[1] & 0x7f);
+        /* WAIT, WAIT_BITSET, LOCK_PI, LOCK_PI2, WAIT_REQUEUE_PI */
+        if (cmd != 0 && cmd != 9 && cmd != 6 && cmd != 13 && cmd != 11)
+            return;
+        if (a[3] != 0 && cmd != 6 && cmd != 13) {  /* LOCK_PI's timeout is arg 3 too */
+            t->verdict = SV_TIMED;
+            return;
+        }
+        if ((cmd == 6 || cmd == 13) && a[3] != 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = SV_STUCK;
+        t->addr = a[0];
+        int word[3];
+        if (lg_proc_read_mem(t->pid, a[0], word, sizeof word) < 0)
+            return;
+        if (cmd == 6 || cmd == 13) {                 /* PI mutex: owner in the word */
+            int owner = word[0] & 0x3fffffff;
+            if (owner && snap_thread_exists(s, 0, owner)) {
+                t->op = LG_BLOCK_MUTEX;
+                t->owner_tid = owner;
+                t->owner_certainty = LG_WG_CERTAIN;
+            }
+            return;
+        }
+        /* pthread_join waits on the joined thread's tid word (value = tid). */
+        if (word[0] > 0 && word[0] != t->tid && snap_thread_exists(s, t->pid, word[0]) &&
+            (unsigned)a[2] == (unsigned)word[0]) {
+            t->op = LG_BLOCK_JOIN;
+            t->target_tid = word[0];
+            return;
+        }
+        /* A contended glibc mutex: FUTEX_WAIT on __lock == 2, __owner at +8. */
+        if (cmd == 0 && word[0] == 2 && word[2] > 0 && snap_thread_exists(s, t->pid, word[2])) {
+            t->op = LG_BLOCK_MUTEX;
+            t->owner_tid = word[2];
+            t->owner_certainty = LG_WG_CERTAIN;
+            t->obj_known = true;
+            t->obj.kind = LG_LOCK_MUTEX;
+            t->obj.addr = a[0];
+        }
+        return;
+    }
+    case LG_SYS_WAIT4:
+    case LG_SYS_WAITID:
+        t->verdict = SV_STUCK;
+        t->op = LG_BLOCK_WAITPID;
+        if (p->sysno == LG_SYS_WAIT4)
+            t->target_pid = (int64_t)a[0] > 0 ? (int)a[0] : -1;
+        else
+            t->target_pid = a[0] == P_PID ? (int)a[1] : -1;
+        return;
+    case LG_SYS_READ:
+    case LG_SYS_READV:
+    case LG_SYS_WRITE:
+    case LG_SYS_WRITEV: {
+        int fd = (int)a[0];
+        uint64_t ino;
+        if (!fd_pipe(t->pid, fd, &ino))
+            return;                                  /* tty, socket, file: outside */
+        bool wr = p->sysno == LG_SYS_WRITE || p->sysno == LG_SYS_WRITEV;
+        t->verdict = SV_STUCK;
+        t->op = wr ? LG_BLOCK_PIPE_WRITE : LG_BLOCK_PIPE_READ;
+        t->fd = fd;
+        t->ino = ino;
+        if (p->sysno == LG_SYS_WRITE)
+            t->requested = (int64_t)a[2];
+        return;
+    }
+    case LG_SYS_POLL:
+        if ((int)a[2] >= 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = judge_poll(t, a[0], a[1]);
+        return;
+    case LG_SYS_PPOLL:
+        if (a[2] != 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = judge_poll(t, a[0], a[1]);
+        return;
+    case LG_SYS_SELECT:
+    case LG_SYS_PSELECT6:
+        if (a[4] != 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = judge_opaque_wait(t);
+        return;
+    case LG_SYS_EPOLL_WAIT:
+    case LG_SYS_EPOLL_PWAIT:
+        if ((int)a[3] >= 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = judge_opaque_wait(t);
+        return;
+    case LG_SYS_EPOLL_PWAIT2:
+        if (a[3] != 0) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        t->verdict = judge_opaque_wait(t);
+        return;
+    case LG_SYS_PAUSE:
+    case LG_SYS_RT_SIGSUSPEND:
+        t->verdict = SV_STUCK;
+        return;
+    case LG_SYS_FLOCK:
+        t->verdict = SV_STUCK;
+        t->op = LG_BLOCK_FLOCK;
+        return;
+    case LG_SYS_FCNTL:
+        if (a[1] == F_SETLKW || a[1] == 38 /* F_OFD_SETLKW */) {
+            t->verdict = SV_STUCK;
+            t->op = LG_BLOCK_FLOCK;
+        }
+        return;
+    case LG_SYS_SEMTIMEDOP:
+        t->verdict = a[3] ? SV_TIMED : SV_STUCK;
+        return;
+    default:
+        return;                 /* unknown system call: not ours to judge */
+    }
+}
+
+/* Classify one thread: the slot first (exact object, owner, held locks),
+ * /proc for everything the shim does not publish, and /proc always for
+ * "is it really asleep". */
+static void judge(struct snapshot *s, struct sv_thread *t)
+{
+    const struct lg_proc_task *p = &t->pt;
+    t->fd = -1;
+    t->requested = -1;
+    t->target_pid = 0;
+    if (p->state == 'R' || p->sysno == -1) {
+        t->verdict = SV_RUNNING;
+        return;
+    }
+    if (p->state == 'T' || p->state == 't' || p->state == 'Z' || p->state == 'X') {
+        t->verdict = SV_EXTERNAL;    /* stopped by someone, or exiting */
+        return;
+    }
+    if (t->has_slot && t->slot.op != LG_BLOCK_NONE) {
+        const struct lg_tt_slot *sl = &t->slot;
+        if (sl->flags & LG_TT_TIMED) {
+            t->verdict = SV_TIMED;
+            return;
+        }
+        /* The slot is written just before the call: the kernel must agree
+         * that the thread sleeps in a wait (not a nanosleep, not running). */
+        if (p->sysno == LG_SYS_NANOSLEEP || p->sysno == LG_SYS_CLOCK_NANOSLEEP) {
+            t->verdict = SV_SLEEPING;
+            return;
+        }
+        t->verdict = SV_STUCK;
+        t->op = sl->op;
+        t->obj = sl->obj;
+        t->obj_known = sl->obj.kind != 0 || sl->obj.addr != 0;
+        t->addr = sl->obj.addr;
+        t->owner_tid = sl->owner_tid;
+        t->owner_certainty = sl->owner_tid ? LG_WG_PROBABLE : 0;
+        t->target_tid = sl->target_tid;
+        t->target_pid = sl->target_pid;
+        switch (sl->op) {
+        case LG_BLOCK_PIPE_READ:
+        case LG_BLOCK_PIPE_WRITE:
+            t->fd = sl->target_fd;
+            t->ino = sl->obj.ino;
+            if (sl->op == LG_BLOCK_PIPE_WRITE)
+                t->requested = (int64_t)sl->aux;
+            /* A pipe whose other end lies outside is judged below. */
+            break;
+        case LG_BLOCK_WAITPID:
+            break;
+        default:
+            break;
+        }
+        /* The shim cannot tell a terminal or socket read from a pipe one
+         * in every case: trust /proc's fd when it names something else. */
+        if ((sl->op == LG_BLOCK_PIPE_READ || sl->op == LG_BLOCK_PIPE_WRITE) && t->fd >= 0) {
+            int k = lg_proc_fd_kind(t->pid, t->fd);
+            if (k && k != 'p')
+                t->verdict = SV_EXTERNAL;
+        }
+        return;
+    }
+    judge_from_proc(s, t);
+}
+
+/* Read every thread of the tree and its slot, judge it, and carry over
+ * each thread's "still since" from the previous look. */
+static void snap_take(struct snapshot *s, int root, const struct table *tab,
+                      const struct snapshot *prev, uint64_t now)
+{
+    snap_discover(s, root);
+    s->nthreads = 0;
+    for (int i = 0; i < s->nprocs; i++) {
+        if (s->procs[i].zombie)
+            continue;
+        int tids[1024];
+        int nt = lg_proc_list_tasks(s->procs[i].pid, tids, 1024);
+        for (int k = 0; k < nt && s->nthreads < MAX_THREADS; k++) {
+            struct sv_thread *t = &s->threads[s->nthreads];
+            memset(t, 0, sizeof *t);
+            if (lg_proc_task_read(s->procs[i].pid, tids[k], &t->pt) < 0)
+                continue;
+            if (t->pt.state == 'Z' || t->pt.state == 'X')
+                continue;
+            t->pid = s->procs[i].pid;
+            t->tid = tids[k];
+            s->nthreads++;
+        }
+    }
+    /* Slots of the tree's threads. */
+    for (unsigned i = 0; tab->slots && i < tab->nslots; i++) {
+        if (__atomic_load_n(&tab->slots[i].tid, __ATOMIC_RELAXED) == 0)
+            continue;
+        struct lg_tt_slot sl;
+        if (!table_read_slot(tab, i, &sl))
+            continue;
+        struct sv_thread *t = snap_thread(s, sl.tid);
+        if (t && t->pid == sl.pid) {
+            t->slot = sl;
+            t->has_slot = true;
+        }
+    }
+    for (int i = 0; i < s->nthreads; i++) {
+        struct sv_thread *t = &s->threads[i];
+        judge(s, t);
+        uint64_t h = 1469598103934665603ull;
+        h = mix(h, (uint64_t)t->pt.state);
+        h = mix(h, (uint64_t)t->pt.sysno);
+        for (int a = 0; a < 3; a++)
+            h = mix(h, t->pt.args[a]);
+        h = mix(h, t->pt.cpu_ticks);
+        if (t->has_slot) {
+            h = mix(h, t->slot.progress);
+            h = mix(h, t->slot.op);
+            h = mix(h, t->slot.since_ns);
+        }
+        if (t->verdict == SV_STUCK) {
+            /* Every wake-up counts as progress, however short. */
+            uint64_t run = 0, slices = 0;
+            if (read_schedstat(t->pid, t->tid, &run, &slices) == 0) {
+                h = mix(h, run);
+                h = mix(h, slices);
+            }
+        }
+        t->sig = h;
+        t->still_since = now;
+        if (prev) {
+            for (int k = 0; k < prev->nthreads; k++) {
+                const struct sv_thread *o = &prev->threads[k];
+                if (o->tid == t->tid && o->pid == t->pid) {
+                    if (o->sig == t->sig && o->verdict == SV_STUCK && t->verdict == SV_STUCK)
+                        t->still_since = o->still_since;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* ===================================================================== */
+/* Building the graph from a look                                         */
+/* ===================================================================== */
+
+static uint64_t obj_key(const struct lg_tt_obj *o)
+{
+    if (o->shared)
+        return mix(mix(mix(0x5a17ed, o->dev), o->ino), o->off);
+    return o->addr;
+}
+
+static int lock_node(struct lg_wg *g, int pid, const struct lg_tt_obj *o)
+{
+    return lg_wg_node(g, LG_WFN_LOCK, o->shared ? 0 : pid, 0, obj_key(o));
+}
+
+static int thread_node(struct lg_wg *g, const struct snapshot *s, const struct sv_thread *t)
+{
+    int n = lg_wg_node(g, LG_WFN_THREAD, t->pid, t->tid, 0);
+    if (n >= 0)
+        g->nodes[n].ref = (int)(t - s->threads);
+    return n;
+}
+
+static int process_node(struct lg_wg *g, int pid)
+{
+    return lg_wg_node(g, LG_WFN_PROCESS, pid, 0, 0);
+}
+
+/* Holder of lock node `ln`: from the held snapshots of blocked threads
+ * (exact while they are blocked), else the owner the waiter's slot names. */
+static void add_lock_owner(struct lg_wg *g, struct snapshot *s, int ln, const struct sv_thread *w)
+{
+    bool found = false;
+    for (int i = 0; i < s->nthreads; i++) {
+        struct sv_thread *h = &s->threads[i];
+        if (!h->has_slot || h->slot.op == LG_BLOCK_NONE || h->verdict != SV_STUCK)
+            continue;
+        unsigned n = h->slot.nheld < LG_TT_MAX_HELD ? h->slot.nheld : LG_TT_MAX_HELD;
+        for (unsigned k = 0; k < n; k++) {
+            if (lock_node(g, h->pid, &h->slot.held[k]) == ln) {
+                int hn = thread_node(g, s, h);
+                /* A semaphore "held" by its last acquirer is a guess. */
+                int c = h->slot.held[k].kind == LG_LOCK_SEM || h->slot.held[k].kind == LG_LOCK_NAMED_SEM
+                            ? LG_WG_PROBABLE : LG_WG_CERTAIN;
+                lg_wg_edge(g, ln, hn, LG_WFE_HOLDS, c, -1);
+                found = true;
+            }
+        }
+    }
+    if (found || !w->owner_tid || w->owner_tid == w->tid)
+        return;
+    struct sv_thread *o = snap_thread(s, w->owner_tid);
+    if (!o)
+        return;
+    int c = w->owner_certainty;
+    if (w->obj.kind == LG_LOCK_SEM || w->obj.kind == LG_LOCK_NAMED_SEM)
+        c = LG_WG_PROBABLE;
+    lg_wg_edge(g, ln, thread_node(g, s, o), LG_WFE_HOLDS, c, -1);
+}
+
+/* The edges out of one stuck thread. Pipe ends are looked up only when
+ * `pipes` is set (it costs a scan of every fd of the tree). */
+static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thread *t, bool pipes)
+{
+    int tn = thread_node(g, s, t);
+    switch (t->op) {
+    case LG_BLOCK_MUTEX:
+    case LG_BLOCK_RWLOCK_RD:
+    case LG_BLOCK_RWLOCK_WR:
+    case LG_BLOCK_SPIN:
+    case LG_BLOCK_SEM:
+    case LG_BLOCK_COND:
+    case LG_BLOCK_BARRIER:
+    case LG_BLOCK_FLOCK: {
+        if (!t->obj_known && !t->addr)
+            break;
+        struct lg_tt_obj o = t->obj;
+        if (!t->obj_known)
+            o.addr = t->addr;
+        int ln = lock_node(g, t->pid, &o);
+        lg_wg_edge(g, tn, ln, LG_WFE_WAITS, LG_WG_CERTAIN, -1);
+        /* A condition wait waits for a signal, not for the mutex's owner. */
+        if (t->op != LG_BLOCK_COND && t->op != LG_BLOCK_BARRIER)
+            add_lock_owner(g, s, ln, t);
+        break;
+    }
+    case LG_BLOCK_JOIN: {
+        struct sv_thread *j = t->target_tid ? snap_thread(s, t->target_tid) : NULL;
+        if (j)
+            lg_wg_edge(g, tn, thread_node(g, s, j), LG_WFE_JOINS, LG_WG_CERTAIN, -1);
+        break;
+    }
+    case LG_BLOCK_WAITPID:
+        for (int i = 0; i < s->nprocs; i++) {
+            const struct sv_proc *p = &s->procs[i];
+            if (p->zombie || p->ppid != t->pid)
+                continue;
+            if (t->target_pid > 0 && p->pid != t->target_pid)
+                continue;
+            lg_wg_edge(g, tn, process_node(g, p->pid), LG_WFE_WAITPID, LG_WG_EXPLAIN, -1);
+        }
+        break;
+    case LG_BLOCK_PIPE_READ:
+    case LG_BLOCK_PIPE_WRITE: {
+        if (!t->ino)
+            break;
+        int pn = lg_wg_node(g, LG_WFN_PIPE, 0, 0, t->ino);
+        bool wr = t->op == LG_BLOCK_PIPE_WRITE;
+        lg_wg_edge(g, tn, pn, wr ? LG_WFE_PIPE_WRITE : LG_WFE_PIPE_READ, LG_WG_EXPLAIN, -1);
+        if (!pipes)
+            break;
+        for (int i = 0; i < s->nprocs; i++) {
+            if (s->procs[i].zombie)
+                continue;
+            int fd = -1;
+            if (lg_proc_pipe_holder(s->procs[i].pid, t->ino, wr ? O_RDONLY : O_WRONLY, &fd) > 0)
+                lg_wg_edge(g, pn, process_node(g, s->procs[i].pid),
+                           wr ? LG_WFE_READ_END : LG_WFE_WRITE_END, LG_WG_EXPLAIN, fd);
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Graph of the stuck threads. With `full`, also processes, pipe ends and
+ * every thread of every process (a process ends when its threads do). */
+static void build_graph(struct lg_wg *g, struct snapshot *s, bool full)
+{
+    for (int i = 0; i < s->nthreads; i++) {
+        struct sv_thread *t = &s->threads[i];
+        if (full)
+            thread_node(g, s, t);
+        if (t->verdict == SV_STUCK)
+            add_thread_edges(g, s, t, full);
+    }
+    if (!full)
+        return;
+    for (int i = 0; i < g->nnodes; i++) {
+        if (g->nodes[i].kind != LG_WFN_PROCESS)
+            continue;
+        int pid = g->nodes[i].pid;
+        for (int k = 0; k < s->nthreads; k++)
+            if (s->threads[k].pid == pid)
+                lg_wg_edge(g, i, thread_node(g, s, &s->threads[k]), LG_WFE_THREAD_OF, LG_WG_EXPLAIN, -1);
+    }
+}
+
+/* Does some process outside the tree hold the other end of a pipe a stuck
+ * thread waits on? Then the wait is on the outside world, not a hang. */
+static bool pipe_has_outside_end(const struct snapshot *s, uint64_t ino, int accmode)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return false;
+    bool found = false;
+    int self = getpid();
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        int pid = atoi(e->d_name);
+        if (pid == self || snap_has_pid(s, pid))
+            continue;
+        if (lg_proc_pipe_holder(pid, ino, accmode, NULL) > 0)
+            found = true;
+    }
+    closedir(d);
+    return found;
+}
+
+/* ===================================================================== */
+/* hang.lgt                                                               */
+/* ===================================================================== */
+
+struct recbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int rb_add(struct recbuf *b, uint16_t kind, const void *payload, uint32_t plen)
+{
+    uint32_t size = lg_rec_align((uint32_t)sizeof(struct lg_rec_hdr) + plen);
+    if (b->len + size > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 65536;
+        while (cap < b->len + size)
+            cap *= 2;
+        void *q = realloc(b->p, cap);
+        if (!q)
+            return -ENOMEM;
+        b->p = q;
+        b->cap = cap;
+    }
+    struct lg_rec_hdr h;
+    memset(&h, 0, sizeof h);
+    h.size = size;
+    h.kind = kind;
+    h.tid = getpid();
+    h.time_ns = now_ns();
+    memset(b->p + b->len, 0, size);
+    memcpy(b->p + b->len, &h, sizeof h);
+    memcpy(b->p + b->len + sizeof h, payload, plen);
+    b->len += size;
+    return 0;
+}
+
+static void fill_thread_rec(struct lg_rec_wf_node *r, const struct sv_thread *t)
+{
+    r->pid = t->pid;
+    r->tid = t->tid;
+    r->op = t->verdict == SV_STUCK ? t->op : LG_BLOCK_NONE;
+    r->sysno = (int32_t)t->pt.sysno;
+    r->addr = t->addr;
+    r->fd = t->fd;
+    r->state = t->pt.state;
+    if (t->has_slot) {
+        r->exec_seq = t->slot.exec_seq;
+        if (t->slot.op != LG_BLOCK_NONE) {
+            r->stack_id = t->slot.stack_id;
+            r->flags |= LG_WFN_FROM_TABLE;
+        }
+        if (t->slot.name[0])
+            memcpy(r->name, t->slot.name, sizeof r->name);
+    }
+    if (!r->name[0])
+        memcpy(r->name, t->pt.comm, sizeof r->name);
+    r->name[sizeof r->name - 1] = 0;
+    snprintf(r->wchan, sizeof r->wchan, "%.31s", t->pt.wchan);
+    if (t->obj_known) {
+        r->lock_id = t->obj.id;
+        r->lock_kind = t->obj.kind;
+    }
+}
+
+/* Find the lock object behind a lock node, to describe it. */
+static bool lock_obj_of(const struct lg_wg *g, int ln, const struct snapshot *s, struct lg_tt_obj *o,
+                        int *pid)
+{
+    for (int i = 0; i < s->nthreads; i++) {
+        const struct sv_thread *t = &s->threads[i];
+        if (t->verdict == SV_STUCK && (t->obj_known || t->addr)) {
+            struct lg_tt_obj x = t->obj;
+            if (!t->obj_known)
+                x.addr = t->addr;
+            if (lg_wg_find(g, LG_WFN_LOCK, x.shared ? 0 : t->pid, 0, obj_key(&x)) == ln) {
+                *o = x;
+                *pid = t->pid;
+                return true;
+            }
+        }
+        if (!t->has_slot)
+            continue;
+        unsigned n = t->slot.nheld < LG_TT_MAX_HELD ? t->slot.nheld : LG_TT_MAX_HELD;
+        for (unsigned k = 0; k < n; k++) {
+            const struct lg_tt_obj *h = &t->slot.held[k];
+            if (lg_wg_find(g, LG_WFN_LOCK, h->shared ? 0 : t->pid, 0, obj_key(h)) == ln) {
+                *o = *h;
+                *pid = t->pid;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static int write_hang_file(const char *outdir, int root, int verdict, struct lg_wg *g,
+                           struct snapshot *s, const int *cyc, int ncyc, const struct lg_wg_jbd *jbd,
+                           uint64_t still_ns, uint64_t timeout_ns, uint64_t start_ns)
+{
+    struct recbuf b = {0};
+    int rc = 0;
+    struct lg_rec_hang h;
+    memset(&h, 0, sizeof h);
+    h.verdict = (uint32_t)verdict;
+    h.nnodes = (uint32_t)g->nnodes;
+    h.nedges = (uint32_t)g->nedges;
+    h.root_pid = root;
+    h.still_ns = still_ns;
+    h.timeout_ns = timeout_ns;
+    h.detected_ns = now_ns();
+    h.start_ns = start_ns;
+    if ((rc = rb_add(&b, LG_REC_HANG, &h, sizeof h)) < 0)
+        goto out;
+    for (int i = 0; i < g->nnodes; i++) {
+        const struct lg_wg_node *n = &g->nodes[i];
+        struct lg_rec_wf_node r;
+        memset(&r, 0, sizeof r);
+        r.node = (uint32_t)i;
+        r.node_kind = (uint16_t)n->kind;
+        r.flags = n->on_cycle ? LG_WFN_ON_CYCLE : 0;
+        r.fd = -1;
+        r.sysno = -1;
+        r.queued = r.capacity = r.requested = -1;
+        r.pid = n->pid;
+        r.tid = n->tid;
+        if (n->kind == LG_WFN_THREAD && n->ref >= 0) {
+            fill_thread_rec(&r, &s->threads[n->ref]);
+            if (n->on_cycle)
+                r.flags |= LG_WFN_ON_CYCLE;
+        } else if (n->kind == LG_WFN_PROCESS) {
+            for (int k = 0; k < s->nprocs; k++)
+                if (s->procs[k].pid == n->pid)
+                    memcpy(r.name, s->procs[k].comm, sizeof r.name);
+            r.name[sizeof r.name - 1] = 0;
+        } else if (n->kind == LG_WFN_LOCK) {
+            struct lg_tt_obj o;
+            int pid = 0;
+            if (lock_obj_of(g, i, s, &o, &pid)) {
+                r.lock_id = o.id;
+                r.addr = o.addr;
+                r.lock_kind = o.kind;
+                r.dev = o.dev;
+                r.ino = o.ino;
+                r.off = o.off;
+                r.pid = o.shared ? 0 : pid;
+            } else {
+                r.addr = n->key;
+            }
+        } else if (n->kind == LG_WFN_PIPE) {
+            r.ino = n->key;
+            /* Fill level, through any holder's fd; and what the blocked
+             * writer asked for. */
+            for (int k = 0; k < s->nthreads; k++) {
+                const struct sv_thread *t = &s->threads[k];
+                if (t->verdict != SV_STUCK || t->ino != n->key || t->fd < 0)
+                    continue;
+                int q, cap;
+                if (r.capacity < 0 && lg_proc_pipe_fill(t->pid, t->fd, &q, &cap) == 0) {
+                    r.queued = q;
+                    r.capacity = cap;
+                }
+                if (t->op == LG_BLOCK_PIPE_WRITE && t->requested >= 0)
+                    r.requested = t->requested;
+            }
+        }
+        if ((rc = rb_add(&b, LG_REC_WF_NODE, &r, sizeof r)) < 0)
+            goto out;
+    }
+    for (int i = 0; i < g->nedges; i++) {
+        const struct lg_wg_edge *e = &g->edges[i];
+        struct lg_rec_wf_edge r;
+        memset(&r, 0, sizeof r);
+        r.from = (uint32_t)e->from;
+        r.to = (uint32_t)e->to;
+        r.edge_kind = (uint16_t)e->kind;
+        r.flags = (uint16_t)((e->on_cycle ? LG_WFN_ON_CYCLE : 0) |
+                             (e->certainty == LG_WG_CERTAIN ? LG_WFN_CERTAIN : 0));
+        r.fd = e->fd;
+        if ((rc = rb_add(&b, LG_REC_WF_EDGE, &r, sizeof r)) < 0)
+            goto out;
+    }
+    if (ncyc > 0) {
+        uint32_t buf[1 + 256];
+        int n = ncyc > 256 ? 256 : ncyc;
+        buf[0] = (uint32_t)n;
+        for (int i = 0; i < n; i++)
+            buf[1 + i] = (uint32_t)cyc[i];
+        if ((rc = rb_add(&b, LG_REC_HANG_CYCLE, buf, (uint32_t)((1 + n) * sizeof(uint32_t)))) < 0)
+            goto out;
+    }
+    if (jbd) {
+        struct lg_rec_hang_jbd r = {(uint32_t)jbd->waiter, (uint32_t)jbd->target,
+                                    (uint32_t)jbd->writer, (uint32_t)jbd->pipe};
+        if ((rc = rb_add(&b, LG_REC_HANG_JBD, &r, sizeof r)) < 0)
+            goto out;
+    }
+
+    /* A trace header of its own, so the analyzer reads it like a trace. */
+    struct lg_trace_header th;
+    memset(&th, 0, sizeof th);
+    memcpy(th.magic, LG_TRACE_MAGIC, sizeof LG_TRACE_MAGIC);
+    th.version = LG_TRACE_VERSION;
+    th.header_size = LG_TRACE_HEADER_SIZE;
+    th.pid = getpid();
+    th.ppid = root;
+    th.flags = LG_TRACE_F_CLEAN_END;
+    th.start_ns = start_ns;
+    th.end_offset = LG_TRACE_HEADER_SIZE + b.len;
+    th.end_ns = now_ns();
+    snprintf(th.exe, sizeof th.exe, "lockgraph-supervisor");
+
+    char path[PATH_MAX], tmp[PATH_MAX];
+    snprintf(path, sizeof path, "%s/hang.lgt", outdir);
+    snprintf(tmp, sizeof tmp, "%s/.hang.lgt.tmp", outdir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    uint8_t head[LG_TRACE_HEADER_SIZE];
+    memset(head, 0, sizeof head);
+    memcpy(head, &th, sizeof th);
+    if (write(fd, head, sizeof head) != (ssize_t)sizeof head ||
+        write(fd, b.p, b.len) != (ssize_t)b.len) {
+        rc = -errno;
+        close(fd);
+        unlink(tmp);
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, path) < 0)
+        rc = -errno;
+out:
+    free(b.p);
+    return rc;
+}
+
+/* ===================================================================== */
+/* The loop                                                               */
+/* ===================================================================== */
+
+static void kill_tree(int root, struct snapshot *s)
+{
+    /* Stop first so nobody forks while we look, then kill; repeat for
+     * children that appeared in between. */
+    for (int round = 0; round < 4; round++) {
+        snap_discover(s, root);
+        int alive = 0;
+        for (int i = 0; i < s->nprocs; i++) {
+            if (s->procs[i].zombie)
+                continue;
+            kill(s->procs[i].pid, SIGKILL);
+            alive++;
+        }
+        if (!alive)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Reap every child but root without blocking. True when root ended. */
+static bool reap(int root, int *root_status)
+{
+    bool done = false;
+    for (;;) {
+        int st;
+        pid_t p = waitpid(-1, &st, WNOHANG | __WALL);
+        if (p <= 0)
+            break;
+        if (p == root) {
+            *root_status = st;
+            done = true;
+        }
+    }
+    return done;
+}
+
+static const char *verdict_word(int v)
+{
+    return v == LG_HANG_DEADLOCK ? "deadlock" : v == LG_HANG_JOIN_BEFORE_DRAIN ? "join-before-drain" : "hang";
+}
+
+int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_supervise_result *res)
+{
+    memset(res, 0, sizeof *res);
+    /* Orphans of the tree are reparented to us, so they stay in view. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+    struct table tab;
+    table_open(&tab, o->outdir);
+    uint64_t start = tab.hdr && tab.slots ? tab.hdr->start_ns : now_ns();
+    uint64_t timeout_ns = o->hang_timeout > 0 ? (uint64_t)(o->hang_timeout * 1e9) : 0;
+
+    struct snapshot *snaps = calloc(2, sizeof *snaps);
+    if (!snaps)
+        return -ENOMEM;
+    snaps[0].threads = calloc(MAX_THREADS, sizeof(struct sv_thread));
+    snaps[1].threads = calloc(MAX_THREADS, sizeof(struct sv_thread));
+    if (!snaps[0].threads || !snaps[1].threads) {
+        free(snaps[0].threads);
+        free(snaps[1].threads);
+        free(snaps);
+        return -ENOMEM;
+    }
+    int cur = 0;
+    bool have_prev = false, found = false;
+    int status = 0;
+    int prev_cycle[64], nprev_cycle = 0, cycle_seen = 0;
+    int outside_pipe_backoff = 0;
+    int rc = 0;
+
+    for (;;) {
+        if (reap(root, &status))
+            break;
+        struct timespec ts = {0, 80 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (reap(root, &status))
+            break;
+        if (found)
+            continue;                  /* --on-hang wait: only wait for the end */
+        if (!tab.slots) {
+            table_close(&tab);
+            table_open(&tab, o->outdir);
+        }
+
+        struct snapshot *s = &snaps[cur], *prev = have_prev ? &snaps[cur ^ 1] : NULL;
+        uint64_t now = now_ns();
+        snap_take(s, root, &tab, prev, now);
+        have_prev = true;
+        cur ^= 1;
+        if (s->nthreads == 0)
+            continue;
+
+        bool all_stuck = true;
+        uint64_t still_since = 0;
+        for (int i = 0; i < s->nthreads; i++) {
+            if (s->threads[i].verdict != SV_STUCK)
+                all_stuck = false;
+            else if (s->threads[i].still_since > still_since)
+                still_since = s->threads[i].still_since;
+        }
+
+        /* Deadlock: a cycle of certain edges, or of probable ones (a
+         * semaphore's last acquirer) when nothing else in the tree moves;
+         * confirmed when the same cycle of the same still threads is seen
+         * on two looks. */
+        int verdict = 0;
+        struct lg_wg g = {0};
+        build_graph(&g, s, false);
+        int cyc[64];
+        int nc = lg_wg_cycle(&g, -1, LG_WG_CERTAIN, cyc, 64);
+        if (!nc && all_stuck)
+            nc = lg_wg_cycle(&g, -1, LG_WG_PROBABLE, cyc, 64);
+        if (nc) {
+            /* Identity of the cycle: its threads and their signatures. */
+            int ids[64];
+            for (int i = 0; i < nc; i++)
+                ids[i] = g.nodes[cyc[i]].kind == LG_WFN_THREAD ? g.nodes[cyc[i]].tid : -(int)g.nodes[cyc[i]].key;
+            bool same = nc == nprev_cycle && memcmp(ids, prev_cycle, (size_t)nc * sizeof *ids) == 0;
+            bool still = true;
+            for (int i = 0; i < nc; i++) {
+                if (g.nodes[cyc[i]].kind != LG_WFN_THREAD)
+                    continue;
+                const struct sv_thread *t = &s->threads[g.nodes[cyc[i]].ref];
+                if (t->still_since == now)
+                    still = false;
+            }
+            cycle_seen = same && still ? cycle_seen + 1 : 1;
+            memcpy(prev_cycle, ids, (size_t)nc * sizeof *ids);
+            nprev_cycle = nc;
+            if (cycle_seen >= 2)
+                verdict = LG_HANG_DEADLOCK;
+        } else {
+            nprev_cycle = 0;
+            cycle_seen = 0;
+        }
+        lg_wg_free(&g);
+
+        if (!verdict && all_stuck && timeout_ns && now - still_since >= timeout_ns) {
+            /* Confirm that no pipe wait hangs on a process outside the tree. */
+            bool outside = false;
+            if (outside_pipe_backoff > 0) {
+                outside_pipe_backoff--;
+                outside = true;
+            } else {
+                for (int i = 0; i < s->nthreads && !outside; i++) {
+                    const struct sv_thread *t = &s->threads[i];
+                    if (t->op == LG_BLOCK_PIPE_READ && t->ino)
+                        outside = pipe_has_outside_end(s, t->ino, O_WRONLY);
+                    else if (t->op == LG_BLOCK_PIPE_WRITE && t->ino)
+                        outside = pipe_has_outside_end(s, t->ino, O_RDONLY);
+                }
+                if (outside)
+                    outside_pipe_backoff = 25;   /* look again in ~2 s */
+            }
+            if (!outside)
+                verdict = LG_HANG_HANG;
+        }
+        if (!verdict)
+            continue;
+
+        /* Explain: the full graph, the cycle, the join-before-drain shape. */
+        struct lg_wg full = {0};
+        build_graph(&full, s, true);
+        struct lg_wg_jbd jbd;
+        bool has_jbd = verdict == LG_HANG_HANG && lg_wg_join_before_drain(&full, &jbd);
+        int fc[256];
+        int nfc = 0;
+        if (verdict == LG_HANG_DEADLOCK) {
+            nfc = lg_wg_cycle(&full, -1, LG_WG_CERTAIN, fc, 256);
+            if (!nfc)
+                nfc = lg_wg_cycle(&full, -1, LG_WG_PROBABLE, fc, 256);
+        } else {
+            if (has_jbd)
+                nfc = lg_wg_cycle(&full, jbd.waiter, LG_WG_EXPLAIN, fc, 256);
+            if (!nfc)
+                nfc = lg_wg_cycle(&full, -1, LG_WG_EXPLAIN, fc, 256);
+        }
+        if (nfc)
+            lg_wg_mark_cycle(&full, fc, nfc);
+        if (has_jbd)
+            verdict = LG_HANG_JOIN_BEFORE_DRAIN;
+        uint64_t still_ns = now - still_since;
+        int wrc = write_hang_file(o->outdir, root, verdict, &full, s, fc, nfc, has_jbd ? &jbd : NULL,
+                                  still_ns, timeout_ns, start);
+        if (!o->quiet) {
+            int nthreads = 0;
+            for (int i = 0; i < full.nnodes; i++)
+                nthreads += full.nodes[i].kind == LG_WFN_THREAD && full.nodes[i].on_cycle;
+            fprintf(stderr, "lockgraph: %s detected after %.1f s (%d thread%s on the %s)%s%s\n",
+                    verdict_word(verdict), (double)(now - start) / 1e9, nthreads, nthreads == 1 ? "" : "s",
+                    nfc ? "cycle" : "chain",
+                    o->kill_on_hang ? "; stopping the program" : "; leaving the program as it is",
+                    wrc < 0 ? " (could not write hang.lgt)" : "");
+        }
+        lg_wg_free(&full);
+        found = true;
+        res->hung = 1;
+        if (o->kill_on_hang) {
+            kill_tree(root, s);
+            while (waitpid(root, &status, 0) < 0) {
+                if (errno != EINTR) {
+                    rc = -errno;
+                    break;
+                }
+            }
+            reap(root, &status);
+            break;
+        }
+    }
+    res->status = status;
+    table_close(&tab);
+    free(snaps[0].threads);
+    free(snaps[1].threads);
+    free(snaps);
+    return rc;
+}
