@@ -48,6 +48,8 @@ struct lg_process {
     int exit_status;
     bool truncated;      /* trace was cut short (crash, full, garbled) */
     bool python;
+    uint64_t fork_ns;    /* fork child: when the parent forked it, else 0 */
+    uint64_t reaped_ns;  /* when a wait*() in its parent reaped it, 0 if never seen */
 };
 
 struct lg_thread {
@@ -60,6 +62,7 @@ struct lg_thread {
     uint64_t start_ns, end_ns;   /* end 0: still alive at the end of the trace */
     int joined_by;       /* thread index, -1 */
     uint64_t joined_ns;
+    int end_how;         /* enum lg_end_how of THREAD_EXIT, 0 if none seen */
 };
 
 struct lg_lock {
@@ -94,6 +97,8 @@ struct lg_edge {
     int from, to;
     struct lg_witness *w;
     int nw;
+    int nw_seen;         /* witnesses in the trace; nw < nw_seen only for edges on no
+                            cycle in huge traces, which keep their first witness */
 };
 
 enum lg_severity { LG_SEV_ERROR = 0, LG_SEV_WARNING = 1, LG_SEV_NOTE = 2 };
@@ -183,6 +188,7 @@ struct lg_model {
     int nskipped;
     uint64_t lock_ops;   /* sum of dep counts: acquisitions seen with something held */
     bool hung;
+    struct lg_model_priv *priv;  /* the analyzer's own state (analyzer/lg_analyze.h) */
 };
 
 /* Build the model from a trace folder. Returns 0 or a negative errno;

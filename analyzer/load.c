@@ -1,0 +1,1000 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * load.c — trace folder → model. Reads every trace-*.lgt (one per process
+ * image) through the trace reader, builds processes, threads, locks and
+ * lock-order edges with their witnesses, then hands over to the
+ * symbolizer, the findings and the hang analysis. Never trusts a file:
+ * whatever cannot be read becomes one line in m->skipped.
+ */
+#include "lg_analyze.h"
+#include "lg_hang.h"
+#include "lg_trace_read.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Keep every witness of every edge up to this many in total; above it,
+ * only edges inside a strongly connected component (the only ones a cycle
+ * can use) keep them all, the rest keep their first. */
+#define KEEP_ALL_WITNESSES 4000000L
+
+/* One trace file being read. Maps are per file: lock and stack ids are
+ * only unique within one trace. */
+struct src {
+    char *path;
+    struct lg_trace_file tf;
+    struct lg_trace_header hdr;
+    int proc;
+    struct lg_map locks;      /* lock_id -> lock index, -2 ignored (GIL) */
+    struct lg_map stacks;     /* stack_id -> index in priv->stacks */
+    struct lg_map pcstacks;   /* pc -> index in priv->stacks (one-frame stacks) */
+    bool dep_problem;
+};
+
+struct reap {                 /* a wait*() that reaped a child */
+    int proc;
+    int pid;
+    uint64_t time;
+};
+
+struct loader {
+    struct lg_model *m;
+    struct lg_model_priv *p;
+    struct src *srcs;
+    int nsrcs;
+    struct lg_map threads;    /* (process << 32 | tid) -> thread index */
+    struct lg_map edges;      /* (from << 32 | to) -> edge index */
+    struct lg_map shared;     /* hash(dev, ino, offset) -> lock index */
+    struct lg_witness *first; /* first witness of each edge */
+    int cap_first;
+    bool *keep_all;           /* per edge: collect every witness in pass 2 */
+    int *fill;                /* per edge: witnesses stored in pass 2 */
+    long nwitnesses;
+    struct reap *reaps;
+    int nreaps, cap_reaps;
+};
+
+void lg_model_skip(struct lg_model *m, const char *fmt, ...)
+{
+    struct lg_model_priv *p = m->priv;
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (lg_grow((void **)&m->skipped, &p->cap_skipped, m->nskipped + 1, sizeof(char *)) < 0)
+        return;
+    m->skipped[m->nskipped] = lg_arena_strdup(&p->arena, buf);
+    if (m->skipped[m->nskipped])
+        m->nskipped++;
+}
+
+/* --- identity helpers --------------------------------------------------- */
+
+static int thread_of(struct loader *L, int proc, int tid, uint64_t time)
+{
+    struct lg_model *m = L->m;
+    uint64_t key = (uint64_t)(uint32_t)proc << 32 | (uint32_t)tid;
+    int idx;
+
+    if (lg_map_get(&L->threads, key, &idx))
+        return idx;
+    if (lg_grow((void **)&m->threads, &L->p->cap_threads, m->nthreads + 1, sizeof(*m->threads)) < 0)
+        return -1;
+    idx = m->nthreads;
+    struct lg_thread *t = &m->threads[idx];
+    memset(t, 0, sizeof(*t));
+    t->idx = idx;
+    t->process = proc;
+    t->tid = tid;
+    t->creator = -1;
+    t->joined_by = -1;
+    (void)time;
+    if (lg_map_put(&L->threads, key, idx) < 0)
+        return -1;
+    m->nthreads++;
+    return idx;
+}
+
+static int new_stack(struct loader *L, int proc, uint32_t nframes)
+{
+    struct lg_model_priv *p = L->p;
+    struct lg_stack *st = lg_arena_alloc(&p->arena, sizeof(*st));
+
+    if (!st)
+        return -1;
+    if (nframes) {
+        st->frames = lg_arena_alloc(&p->arena, nframes * sizeof(struct lg_loc));
+        if (!st->frames)
+            return -1;
+    }
+    st->n = nframes;
+    st->user = -1;
+    if (lg_grow((void **)&p->stacks, &p->cap_stacks, p->nstacks + 1, sizeof(*p->stacks)) < 0)
+        return -1;
+    /* stack_proc grows in step with stacks (same capacity). */
+    int *sp = realloc(p->stack_proc, (size_t)p->cap_stacks * sizeof(int));
+    if (!sp)
+        return -1;
+    p->stack_proc = sp;
+    p->stacks[p->nstacks] = st;
+    p->stack_proc[p->nstacks] = proc;
+    return p->nstacks++;
+}
+
+/* The model stack for a stack id of this trace (NULL for 0 or unknown). */
+static struct lg_stack *stack_of(struct loader *L, struct src *s, uint32_t id)
+{
+    int idx;
+
+    if (id && lg_map_get(&s->stacks, id, &idx))
+        return L->p->stacks[idx];
+    return NULL;
+}
+
+/* A stack for an acquisition: its full stack when captured, else a
+ * one-frame stack made from the cheap return address. */
+static struct lg_stack *stack_or_pc(struct loader *L, struct src *s, uint32_t id, uint64_t pc)
+{
+    struct lg_stack *st = stack_of(L, s, id);
+    int idx;
+
+    if (st || !pc)
+        return st;
+    if (lg_map_get(&s->pcstacks, pc, &idx))
+        return L->p->stacks[idx];
+    idx = new_stack(L, s->proc, 1);
+    if (idx < 0)
+        return NULL;
+    L->p->stacks[idx]->frames[0].pc = pc;
+    lg_map_put(&s->pcstacks, pc, idx);
+    return L->p->stacks[idx];
+}
+
+static int new_lock(struct loader *L, int proc)
+{
+    struct lg_model *m = L->m;
+    struct lg_model_priv *p = L->p;
+    int cap = p->cap_locks;
+
+    if (lg_grow((void **)&m->locks, &p->cap_locks, m->nlocks + 1, sizeof(*m->locks)) < 0)
+        return -1;
+    if (cap != p->cap_locks) {
+        struct lg_lock_extra *x = realloc(p->lockx, (size_t)p->cap_locks * sizeof(*x));
+        if (!x)
+            return -1;
+        p->lockx = x;
+    }
+    int idx = m->nlocks++;
+    memset(&m->locks[idx], 0, sizeof(m->locks[idx]));
+    memset(&p->lockx[idx], 0, sizeof(p->lockx[idx]));
+    m->locks[idx].idx = idx;
+    m->locks[idx].process = proc;
+    p->lockx[idx].first_proc = proc;
+    return idx;
+}
+
+/* Lock index for a lock_id of this trace; a lock used without LOCK_NEW
+ * (a writer that lost the record) gets a node of unknown kind. -2 means
+ * ignored (interpreter-internal). */
+static int lock_of(struct loader *L, struct src *s, uint64_t lock_id)
+{
+    int idx;
+
+    if (lock_id == UINT64_MAX)
+        return -2;
+    if (lg_map_get(&s->locks, lock_id, &idx))
+        return idx;
+    idx = new_lock(L, s->proc);
+    if (idx < 0)
+        return -2;
+    L->p->lockx[idx].trace_id = lock_id;
+    lg_map_put(&s->locks, lock_id, idx);
+    return idx;
+}
+
+static int edge_of(struct loader *L, int from, int to)
+{
+    struct lg_model *m = L->m;
+    uint64_t key = (uint64_t)(uint32_t)from << 32 | (uint32_t)to;
+    int idx, cap = L->p->cap_edges;
+
+    if (lg_map_get(&L->edges, key, &idx))
+        return idx;
+    if (lg_grow((void **)&m->edges, &L->p->cap_edges, m->nedges + 1, sizeof(*m->edges)) < 0)
+        return -1;
+    if (cap != L->p->cap_edges &&
+        lg_grow((void **)&L->first, &L->cap_first, L->p->cap_edges, sizeof(*L->first)) < 0)
+        return -1;
+    idx = m->nedges++;
+    memset(&m->edges[idx], 0, sizeof(m->edges[idx]));
+    m->edges[idx].idx = idx;
+    m->edges[idx].from = from;
+    m->edges[idx].to = to;
+    if (lg_map_put(&L->edges, key, idx) < 0)
+        return -1;
+    return idx;
+}
+
+/* --- records -------------------------------------------------------------- */
+
+static void rec_module(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_module *mr = lg_rec_payload(r);
+    uint32_t room = lg_rec_payload_size(r) - (uint32_t)sizeof(*mr);
+    struct lg_image *im = &L->p->images[s->proc];
+    const char *path;
+
+    if (mr->path_len > room)
+        return;
+    path = lg_intern(&L->p->strs, mr->path, strnlen(mr->path, mr->path_len));
+    if (!path)
+        return;
+    if (!path[0])   /* the main program: dl_iterate_phdr names it "" */
+        path = lg_intern_str(&L->p->strs, s->hdr.exe);
+    if (lg_grow((void **)&im->mods, &im->cap, im->nmods + 1, sizeof(*im->mods)) < 0)
+        return;
+    struct lg_module_map *mm = &im->mods[im->nmods++];
+    mm->base = mr->base;
+    mm->lo = mr->lo;
+    mm->hi = mr->hi;
+    mm->path = path;
+}
+
+static void rec_stack(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_stack *sr = lg_rec_payload(r);
+    uint64_t room = (lg_rec_payload_size(r) - sizeof(*sr)) / sizeof(uint64_t);
+    uint32_t n = sr->nframes;
+    int idx;
+
+    if (!sr->stack_id)
+        return;
+    if (n > room)
+        n = (uint32_t)room;
+    if (lg_map_get(&s->stacks, sr->stack_id, &idx)) {
+        /* A PYSTACK came first: give it its native frames now. */
+        struct lg_stack *st = L->p->stacks[idx];
+        if (st->n)
+            return;
+        st->frames = lg_arena_alloc(&L->p->arena, (n ? n : 1) * sizeof(struct lg_loc));
+        if (!st->frames)
+            return;
+        st->n = n;
+    } else {
+        idx = new_stack(L, s->proc, n);
+        if (idx < 0)
+            return;
+        lg_map_put(&s->stacks, sr->stack_id, idx);
+    }
+    struct lg_stack *st = L->p->stacks[idx];
+    for (uint32_t i = 0; i < n; i++)
+        st->frames[i].pc = sr->pc[i];
+}
+
+static void rec_pystack(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_pystack *pr = lg_rec_payload(r);
+    const uint8_t *p = pr->frames, *end = (const uint8_t *)r + r->size;
+    struct lg_stack *st;
+    int idx;
+    uint32_t n = 0;
+
+    if (!pr->stack_id)
+        return;
+    if (!lg_map_get(&s->stacks, pr->stack_id, &idx)) {
+        idx = new_stack(L, s->proc, 0);
+        if (idx < 0)
+            return;
+        lg_map_put(&s->stacks, pr->stack_id, idx);
+    }
+    st = L->p->stacks[idx];
+    if (st->npy || !pr->nframes)
+        return;
+    uint32_t want = pr->nframes > 4096 ? 4096 : pr->nframes;
+    st->py = lg_arena_alloc(&L->p->arena, want * sizeof(struct lg_loc));
+    if (!st->py)
+        return;
+    while (n < want && p + 8 <= end) {
+        uint32_t line;
+        uint16_t flen, fnlen;
+        memcpy(&line, p, 4);
+        memcpy(&flen, p + 4, 2);
+        memcpy(&fnlen, p + 6, 2);
+        if (p + 8 + flen + fnlen > end)
+            break;
+        struct lg_loc *l = &st->py[n++];
+        l->python = true;
+        l->line = (int)line;
+        l->file = (char *)lg_intern(&L->p->strs, (const char *)p + 8, flen);
+        l->function = (char *)lg_intern(&L->p->strs, (const char *)p + 8 + flen, fnlen);
+        p += (8 + flen + fnlen + 3) & ~3u;
+    }
+    st->npy = n;
+}
+
+static void rec_lock_new(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_lock_new *lr = lg_rec_payload(r);
+    uint32_t room = lg_rec_payload_size(r) - (uint32_t)sizeof(*lr);
+    struct lg_model *m = L->m;
+    int idx;
+
+    if (lr->lock_id == UINT64_MAX)
+        return;
+    if (lg_map_get(&s->locks, lr->lock_id, &idx)) {
+        /* Announced after a first use made an anonymous node: fill it in. */
+        if (idx >= 0 && m->locks[idx].kind == 0 && !(lr->flags & LG_LOCKF_SHARED_ID))
+            goto fill;
+        return;
+    }
+    if (lr->flags & LG_LOCKF_GIL) {
+        lg_map_put(&s->locks, lr->lock_id, -2);
+        return;
+    }
+    if (lr->flags & LG_LOCKF_SHARED_ID) {
+        /* One node across processes: key by the backing object. */
+        uint64_t h = lg_mix64(lr->dev ^ lg_mix64(lr->ino ^ lg_mix64(lr->offset)));
+        for (;;) {
+            if (!lg_map_get(&L->shared, h, &idx)) {
+                idx = -1;
+                break;
+            }
+            struct lg_lock_extra *x = &L->p->lockx[idx];
+            if (x->dev == lr->dev && x->ino == lr->ino && x->offset == lr->offset)
+                break;
+            h = lg_mix64(h + 1);
+        }
+        if (idx >= 0) {
+            if (m->locks[idx].process != s->proc)
+                m->locks[idx].process = -1;
+            lg_map_put(&s->locks, lr->lock_id, idx);
+            return;
+        }
+        idx = new_lock(L, s->proc);
+        if (idx < 0)
+            return;
+        lg_map_put(&L->shared, h, idx);
+    } else {
+        idx = new_lock(L, s->proc);
+        if (idx < 0)
+            return;
+    }
+    lg_map_put(&s->locks, lr->lock_id, idx);
+fill:;
+    struct lg_lock *lk = &m->locks[idx];
+    struct lg_lock_extra *x = &L->p->lockx[idx];
+    lk->kind = (int)lr->lock_kind;
+    lk->subtype = lr->subtype;
+    lk->sem_value = lr->sem_value;
+    lk->shared = (lr->flags & LG_LOCKF_SHARED_ID) != 0;
+    lk->addr = lr->addr;
+    lk->created_at = stack_of(L, s, lr->site_stack);
+    x->flags = lr->flags;
+    x->dev = lr->dev;
+    x->ino = lr->ino;
+    x->offset = lr->offset;
+    x->trace_id = lr->lock_id;
+    if (lr->name_len && lr->name_len <= room)
+        x->sem_name = lg_intern(&L->p->strs, lr->name, strnlen(lr->name, lr->name_len));
+}
+
+/* One witness of edge from -> to out of a DEP record. */
+static void fill_witness(struct loader *L, struct src *s, struct lg_witness *w, int thread,
+                         const struct lg_rec_dep *d, const struct lg_held *held, uint32_t nheld,
+                         uint32_t i, const int *held_locks, int acq, uint64_t time)
+{
+    w->thread = thread;
+    w->mode = d->mode;
+    w->flags = d->flags;
+    w->held_mode = held[i].mode;
+    w->acquired_at = stack_of(L, s, d->stack_id);
+    w->held_at = stack_or_pc(L, s, held[i].stack_id, held[i].pc);
+    w->count = d->count;
+    w->time_ns = time;
+    int ngates = 0;
+    for (uint32_t j = 0; j < nheld; j++)
+        if (j != i && held_locks[j] >= 0 && held_locks[j] != acq && held_locks[j] != held_locks[i])
+            ngates++;
+    if (ngates) {
+        w->gates = lg_arena_alloc(&L->p->arena, (size_t)ngates * sizeof(int));
+        if (!w->gates)
+            return;
+        for (uint32_t j = 0; j < nheld; j++)
+            if (j != i && held_locks[j] >= 0 && held_locks[j] != acq &&
+                held_locks[j] != held_locks[i])
+                w->gates[w->ngates++] = held_locks[j];
+    }
+}
+
+/* DEP: pass 1 creates edges and counts witnesses (keeping the first);
+ * pass 2 stores every witness of the edges that keep them all. */
+static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r, int pass)
+{
+    const struct lg_rec_dep *d = lg_rec_payload(r);
+    uint64_t room = (lg_rec_payload_size(r) - sizeof(*d)) / sizeof(struct lg_held);
+    uint32_t nheld = d->nheld;
+    int held_small[64], *held_locks = held_small;
+
+    if (nheld > room) {
+        if (!s->dep_problem && pass == 1)
+            lg_model_skip(L->m, "%s: a dependency record claims %u held locks but holds %llu; "
+                          "read what fits", s->path, nheld, (unsigned long long)room);
+        s->dep_problem = true;
+        nheld = (uint32_t)room;
+    }
+    int acq = lock_of(L, s, d->lock_id);
+    if (acq < 0)
+        return;
+    if (nheld > 64) {
+        held_locks = malloc(nheld * sizeof(int));
+        if (!held_locks)
+            return;
+    }
+    int thread = thread_of(L, s->proc, r->tid, r->time_ns);
+    if (pass == 1 && nheld)
+        L->m->lock_ops += d->count ? d->count : 1;
+    for (uint32_t i = 0; i < nheld; i++)
+        held_locks[i] = lock_of(L, s, d->held[i].lock_id);
+    for (uint32_t i = 0; i < nheld && thread >= 0; i++) {
+        int from = held_locks[i];
+        if (from < 0 || from == acq)
+            continue;
+        /* The same lock twice in the held set (a counting semaphore):
+         * one witness is enough. */
+        bool dup = false;
+        for (uint32_t j = 0; j < i; j++)
+            if (held_locks[j] == from)
+                dup = true;
+        if (dup)
+            continue;
+        int e = edge_of(L, from, acq);
+        if (e < 0)
+            continue;
+        struct lg_edge *ed = &L->m->edges[e];
+        if (pass == 1) {
+            if (ed->nw_seen++ == 0)
+                fill_witness(L, s, &L->first[e], thread, d, d->held, nheld, i, held_locks, acq,
+                             r->time_ns);
+            L->nwitnesses++;
+        } else if (L->keep_all[e]) {
+            fill_witness(L, s, &ed->w[L->fill[e]++], thread, d, d->held, nheld, i, held_locks,
+                         acq, r->time_ns);
+        }
+    }
+    if (held_locks != held_small)
+        free(held_locks);
+}
+
+static void rec_held_at(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_held_at *h = lg_rec_payload(r);
+    struct lg_model_priv *p = L->p;
+    int lock = lock_of(L, s, h->lock_id);
+
+    if (lock < 0)
+        return;
+    if (lg_grow((void **)&p->held, &p->cap_held, p->nheld + 1, sizeof(*p->held)) < 0)
+        return;
+    struct lg_raw_held *rh = &p->held[p->nheld++];
+    rh->lock = lock;
+    rh->thread = thread_of(L, s->proc, h->holder_tid ? h->holder_tid : r->tid, r->time_ns);
+    rh->process = s->proc;
+    rh->how = h->how;
+    rh->mode = h->mode;
+    rh->at = stack_or_pc(L, s, h->stack_id, h->pc);
+}
+
+static void rec_misuse(struct loader *L, struct src *s, const struct lg_rec_hdr *r)
+{
+    const struct lg_rec_misuse *mu = lg_rec_payload(r);
+    struct lg_model_priv *p = L->p;
+    int lock = lock_of(L, s, mu->lock_id);
+
+    if (lock == -2 && (mu->lock_id != UINT64_MAX))
+        return;   /* interpreter-internal */
+    if (lg_grow((void **)&p->misuse, &p->cap_misuse, p->nmisuse + 1, sizeof(*p->misuse)) < 0)
+        return;
+    struct lg_raw_misuse *rm = &p->misuse[p->nmisuse++];
+    rm->kind = (int)mu->misuse_kind;
+    rm->lock = lock;
+    rm->thread = thread_of(L, s->proc, r->tid, r->time_ns);
+    rm->process = s->proc;
+    rm->err = mu->err;
+    rm->other = mu->other;
+    rm->extra = mu->extra;
+    if (mu->misuse_kind == LG_MISUSE_COND_TWO_MUTEXES) {
+        /* other is the first mutex's lock_id: make it a lock index. */
+        int first = lock_of(L, s, mu->other);
+        rm->other = first >= 0 ? (uint64_t)first : UINT64_MAX;
+    } else if (mu->misuse_kind == LG_MISUSE_UNLOCK_NOT_OWNER ||
+               mu->misuse_kind == LG_MISUSE_DESTROY_LOCKED) {
+        /* other is the owner's tid: make it a thread index. */
+        rm->other = mu->other ? (uint64_t)thread_of(L, s->proc, (int)mu->other, r->time_ns)
+                              : UINT64_MAX;
+    }
+    rm->at = stack_of(L, s, mu->stack_id);
+}
+
+static void read_records(struct loader *L, struct src *s, int pass)
+{
+    struct lg_model *m = L->m;
+    struct lg_process *pr = &m->procs[s->proc];
+    const struct lg_rec_hdr *r;
+    const char *why;
+
+    if (pass > 0) {
+        lg_trace_close(&s->tf);
+        if (lg_trace_open(s->path, &s->tf, &why) < 0)
+            return;
+    }
+    while (lg_trace_next(&s->tf, &r)) {
+        if (pass == 0) {
+            switch (r->kind) {
+            case LG_REC_MODULE: rec_module(L, s, r); break;
+            case LG_REC_STACK: rec_stack(L, s, r); break;
+            case LG_REC_PYSTACK: rec_pystack(L, s, r); break;
+            default: break;
+            }
+            continue;
+        }
+        if (pass == 2) {
+            if (r->kind == LG_REC_DEP)
+                rec_dep(L, s, r, 2);
+            continue;
+        }
+        switch (r->kind) {
+        case LG_REC_LOCK_NEW:
+            rec_lock_new(L, s, r);
+            break;
+        case LG_REC_DEP:
+            rec_dep(L, s, r, 1);
+            break;
+        case LG_REC_MISUSE:
+            rec_misuse(L, s, r);
+            break;
+        case LG_REC_HELD_AT:
+            rec_held_at(L, s, r);
+            break;
+        case LG_REC_THREAD_START: {
+            const struct lg_rec_thread_start *ts = lg_rec_payload(r);
+            int t = thread_of(L, s->proc, r->tid, r->time_ns);
+            if (t < 0)
+                break;
+            m->threads[t].start_ns = r->time_ns;
+            if (ts->creator_tid && ts->creator_tid != r->tid)
+                m->threads[t].creator = thread_of(L, s->proc, ts->creator_tid, r->time_ns);
+            m->threads[t].created_at = stack_of(L, s, ts->create_stack);
+            break;
+        }
+        case LG_REC_THREAD_EXIT: {
+            const struct lg_rec_thread_exit *te = lg_rec_payload(r);
+            int t = thread_of(L, s->proc, r->tid, r->time_ns);
+            if (t >= 0) {
+                m->threads[t].end_ns = r->time_ns;
+                m->threads[t].end_how = (int)te->how;
+            }
+            break;
+        }
+        case LG_REC_JOIN: {
+            const struct lg_rec_join *j = lg_rec_payload(r);
+            if (j->ret != 0 || j->joined_tid <= 0)
+                break;
+            int joiner = thread_of(L, s->proc, r->tid, r->time_ns);
+            int t = thread_of(L, s->proc, j->joined_tid, r->time_ns);
+            if (t >= 0 && m->threads[t].joined_by < 0) {
+                m->threads[t].joined_by = joiner;
+                m->threads[t].joined_ns = r->time_ns;
+            }
+            break;
+        }
+        case LG_REC_WAIT: {
+            const struct lg_rec_wait *w = lg_rec_payload(r);
+            thread_of(L, s->proc, r->tid, r->time_ns);
+            if (w->ret_pid > 0 &&
+                lg_grow((void **)&L->reaps, &L->cap_reaps, L->nreaps + 1, sizeof(*L->reaps)) == 0)
+                L->reaps[L->nreaps++] = (struct reap){ s->proc, w->ret_pid, r->time_ns };
+            break;
+        }
+        case LG_REC_EXEC: {
+            const struct lg_rec_exec *e = lg_rec_payload(r);
+            if (e->err == 0) {
+                pr->end_how = LG_END_EXEC;
+                pr->end_ns = r->time_ns;
+            } else if (pr->end_how == LG_END_EXEC) {
+                pr->end_how = 0;   /* the exec failed: the image lives on */
+                pr->end_ns = s->hdr.end_ns;
+            }
+            break;
+        }
+        case LG_REC_PROC_EXIT: {
+            const struct lg_rec_proc_exit *pe = lg_rec_payload(r);
+            pr->end_how = (int)pe->how;
+            pr->exit_status = pe->status;
+            pr->end_ns = r->time_ns;
+            break;
+        }
+        case LG_REC_FORK:
+        case LG_REC_DETACH:
+            thread_of(L, s->proc, r->tid, r->time_ns);
+            break;
+        case LG_REC_NOTE: {
+            const struct lg_rec_note *n = lg_rec_payload(r);
+            uint32_t room = lg_rec_payload_size(r) - (uint32_t)sizeof(*n);
+            uint32_t len = n->text_len < room ? n->text_len : room;
+            lg_model_skip(m, "%s: the shim noted: %.*s", s->path, (int)strnlen(n->text, len),
+                          n->text);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (s->tf.problem[0] && pass == 1) {
+        lg_model_skip(m, "%s", s->tf.problem);
+        pr->truncated = true;
+    }
+}
+
+/* --- processes -------------------------------------------------------------- */
+
+static int src_cmp(const void *a, const void *b)
+{
+    const struct src *x = a, *y = b;
+    if (x->hdr.start_ns != y->hdr.start_ns)
+        return x->hdr.start_ns < y->hdr.start_ns ? -1 : 1;
+    if (x->hdr.pid != y->hdr.pid)
+        return x->hdr.pid < y->hdr.pid ? -1 : 1;
+    if (x->hdr.exec_seq != y->hdr.exec_seq)
+        return x->hdr.exec_seq < y->hdr.exec_seq ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+static int mod_cmp(const void *a, const void *b)
+{
+    const struct lg_module_map *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+static void make_process(struct loader *L, struct src *s, int idx)
+{
+    struct lg_model *m = L->m;
+    struct lg_process *pr = &m->procs[idx];
+    const struct lg_trace_header *h = &s->hdr;
+    struct lg_arena *a = &L->p->arena;
+
+    memset(pr, 0, sizeof(*pr));
+    pr->idx = idx;
+    pr->pid = h->pid;
+    pr->ppid = h->ppid;
+    pr->exec_seq = h->exec_seq;
+    pr->parent = -1;
+    pr->exe = lg_arena_strndup(a, h->exe, strnlen(h->exe, sizeof(h->exe)));
+    pr->start_ns = h->start_ns;
+    pr->end_ns = (h->flags & LG_TRACE_F_CLEAN_END) ? h->end_ns : 0;
+    pr->truncated = (h->flags & LG_TRACE_F_TRUNCATED) != 0;
+    pr->python = (h->flags & LG_TRACE_F_PYTHON) != 0;
+    pr->fork_ns = (h->flags & LG_TRACE_F_FORKED) ? h->fork_ns : 0;
+    /* argv: NUL-separated, possibly cut short by the writer. */
+    size_t alen = sizeof(h->args);
+    int n = 0;
+    for (size_t i = 0; i < alen && n < (int)h->argc; n++) {
+        size_t l = strnlen(h->args + i, alen - i);
+        if (l == 0 && i + 1 >= alen)
+            break;
+        i += l + 1;
+    }
+    pr->argv = lg_arena_alloc(a, (size_t)(n + 1) * sizeof(char *));
+    if (pr->argv) {
+        size_t i = 0;
+        for (int k = 0; k < n && i < alen; k++) {
+            size_t l = strnlen(h->args + i, alen - i);
+            pr->argv[k] = lg_arena_strndup(a, h->args + i, l);
+            i += l + 1;
+            pr->argc = k + 1;
+        }
+    }
+    s->proc = idx;
+    /* The initial thread first: it is T1 of its process. */
+    int t = thread_of(L, idx, h->pid, h->start_ns);
+    if (t >= 0)
+        m->threads[t].start_ns = pr->fork_ns ? pr->fork_ns : h->start_ns;
+}
+
+static void link_processes(struct loader *L)
+{
+    struct lg_model *m = L->m;
+
+    for (int i = 0; i < m->nprocs; i++) {
+        struct lg_process *pr = &m->procs[i];
+        uint64_t born = pr->fork_ns ? pr->fork_ns : pr->start_ns;
+        int best = -1;
+        /* Parent: the latest image of ppid begun before this one. An exec
+         * image's predecessor is the previous image of the same pid. */
+        for (int j = 0; j < m->nprocs && pr->ppid > 0; j++) {
+            struct lg_process *q = &m->procs[j];
+            if (j == i)
+                continue;
+            if (pr->exec_seq > 0 && q->pid == pr->pid && q->exec_seq + 1 == pr->exec_seq) {
+                best = j;
+                break;
+            }
+            if (q->pid == pr->ppid && q->start_ns <= born &&
+                (best < 0 || m->procs[best].start_ns < q->start_ns))
+                best = j;
+        }
+        pr->parent = best;
+    }
+    /* Reaps: a wait in process P that returned pid C reaped every image of
+     * C whose parent chain leads to P's pid. */
+    for (int k = 0; k < L->nreaps; k++) {
+        struct reap *r = &L->reaps[k];
+        for (int i = 0; i < m->nprocs; i++) {
+            struct lg_process *pr = &m->procs[i];
+            if (pr->pid == r->pid && pr->ppid == m->procs[r->proc].pid &&
+                (pr->start_ns <= r->time) && (!pr->reaped_ns || pr->reaped_ns > r->time))
+                pr->reaped_ns = r->time;
+        }
+    }
+}
+
+/* Thread names: T1, T2... per process by first appearance; with several
+ * processes the pid is added ("T2@4711") so names stay unique. */
+static void name_threads(struct loader *L)
+{
+    struct lg_model *m = L->m;
+    int *counter = calloc((size_t)m->nprocs + 1, sizeof(int));
+    bool multi = false;
+
+    for (int i = 1; i < m->nprocs; i++)
+        if (m->procs[i].pid != m->procs[0].pid || m->procs[i].exec_seq != m->procs[0].exec_seq)
+            multi = true;
+    for (int i = 0; i < m->nthreads; i++) {
+        struct lg_thread *t = &m->threads[i];
+        char buf[64];
+        int n = counter ? ++counter[t->process] : i + 1;
+        if (multi) {
+            if (m->procs[t->process].exec_seq)
+                snprintf(buf, sizeof(buf), "T%d@%d.%u", n, m->procs[t->process].pid,
+                         m->procs[t->process].exec_seq);
+            else
+                snprintf(buf, sizeof(buf), "T%d@%d", n, m->procs[t->process].pid);
+        } else {
+            snprintf(buf, sizeof(buf), "T%d", n);
+        }
+        t->name = lg_arena_strdup(&L->p->arena, buf);
+    }
+    free(counter);
+}
+
+/* --- witnesses, pass 2 ------------------------------------------------------ */
+
+static int collect_witnesses(struct loader *L)
+{
+    struct lg_model *m = L->m;
+    long total = 0;
+
+    L->keep_all = calloc((size_t)m->nedges + 1, sizeof(bool));
+    L->fill = calloc((size_t)m->nedges + 1, sizeof(int));
+    if (!L->keep_all || !L->fill)
+        return -ENOMEM;
+    if (L->nwitnesses > KEEP_ALL_WITNESSES) {
+        struct lg_graph g;
+        int *comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
+        int *size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
+        int ncomp;
+        if (!comp || !size || lg_graph_build(&g, m->nlocks, m->edges, m->nedges) < 0) {
+            free(comp);
+            free(size);
+            return -ENOMEM;
+        }
+        lg_graph_scc(&g, comp, size, &ncomp);
+        for (int e = 0; e < m->nedges; e++) {
+            int c = comp[m->edges[e].from];
+            L->keep_all[e] = m->edges[e].nw_seen > 1 && c == comp[m->edges[e].to] && size[c] > 1;
+        }
+        lg_graph_free(&g);
+        free(comp);
+        free(size);
+    } else {
+        for (int e = 0; e < m->nedges; e++)
+            L->keep_all[e] = m->edges[e].nw_seen > 1;
+    }
+    for (int e = 0; e < m->nedges; e++)
+        total += L->keep_all[e] ? m->edges[e].nw_seen : 1;
+    L->p->wpool = calloc((size_t)total + 1, sizeof(struct lg_witness));
+    if (!L->p->wpool)
+        return -ENOMEM;
+    long off = 0;
+    for (int e = 0; e < m->nedges; e++) {
+        struct lg_edge *ed = &m->edges[e];
+        ed->w = L->p->wpool + off;
+        if (L->keep_all[e]) {
+            ed->nw = 0;   /* counted by fill[] during pass 2 */
+            off += ed->nw_seen;
+        } else {
+            ed->w[0] = L->first[e];
+            ed->nw = 1;
+            off += 1;
+        }
+    }
+    for (int i = 0; i < L->nsrcs; i++)
+        if (L->srcs[i].proc >= 0)
+            read_records(L, &L->srcs[i], 2);
+    for (int e = 0; e < m->nedges; e++)
+        if (L->keep_all[e])
+            m->edges[e].nw = L->fill[e];
+    return 0;
+}
+
+/* --- entry point ------------------------------------------------------------ */
+
+static int trace_name(const char *n)
+{
+    size_t l = strlen(n);
+    return strncmp(n, "trace-", 6) == 0 && l > 10 && strcmp(n + l - 4, ".lgt") == 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void loader_free(struct loader *L)
+{
+    for (int i = 0; i < L->nsrcs; i++) {
+        struct src *s = &L->srcs[i];
+        lg_trace_close(&s->tf);
+        lg_map_free(&s->locks);
+        lg_map_free(&s->stacks);
+        lg_map_free(&s->pcstacks);
+        free(s->path);
+    }
+    free(L->srcs);
+    lg_map_free(&L->threads);
+    lg_map_free(&L->edges);
+    lg_map_free(&L->shared);
+    free(L->first);
+    free(L->keep_all);
+    free(L->fill);
+    free(L->reaps);
+}
+
+int lg_model_load(const char *dir, struct lg_model **out, const char **err)
+{
+    static __thread char msg[1200];
+    struct loader L = { 0 };
+    struct lg_model *m = NULL;
+    char **names = NULL;
+    int nnames = 0, cap_names = 0, rc = 0;
+    DIR *d = NULL;
+    struct dirent *de;
+
+    *out = NULL;
+    *err = NULL;
+    d = opendir(dir);
+    if (!d) {
+        rc = -errno;
+        snprintf(msg, sizeof(msg), "%s: cannot open the trace folder: %s", dir, strerror(errno));
+        goto fail;
+    }
+    while ((de = readdir(d))) {
+        if (!trace_name(de->d_name))
+            continue;
+        if (lg_grow((void **)&names, &cap_names, nnames + 1, sizeof(char *)) < 0) {
+            rc = -ENOMEM;
+            goto nomem;
+        }
+        names[nnames] = malloc(strlen(dir) + strlen(de->d_name) + 2);
+        if (!names[nnames]) {
+            rc = -ENOMEM;
+            goto nomem;
+        }
+        sprintf(names[nnames++], "%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    d = NULL;
+    if (nnames == 0) {
+        rc = -ENOENT;
+        snprintf(msg, sizeof(msg),
+                 "%s: no trace files (trace-*.lgt) in this folder; was the program run under "
+                 "`lockgraph run`?", dir);
+        goto fail;
+    }
+    qsort(names, (size_t)nnames, sizeof(char *), name_cmp);
+
+    m = calloc(1, sizeof(*m));
+    if (!m || !(m->priv = calloc(1, sizeof(*m->priv))))
+        goto nomem;
+    L.m = m;
+    L.p = m->priv;
+    L.p->strs.arena = &L.p->arena;
+    if (!getcwd(L.p->cwd, sizeof(L.p->cwd)))
+        L.p->cwd[0] = 0;
+    m->dir = lg_arena_strdup(&L.p->arena, dir);
+
+    L.srcs = calloc((size_t)nnames, sizeof(*L.srcs));
+    if (!L.srcs)
+        goto nomem;
+    for (int i = 0; i < nnames; i++) {
+        struct src *s = &L.srcs[L.nsrcs];
+        const char *why;
+        if (lg_trace_open(names[i], &s->tf, &why) < 0) {
+            lg_model_skip(m, "%s", why ? why : names[i]);
+            continue;
+        }
+        memcpy(&s->hdr, s->tf.hdr, sizeof(s->hdr));
+        s->hdr.exe[sizeof(s->hdr.exe) - 1] = 0;
+        s->path = names[i];
+        names[i] = NULL;
+        s->proc = -1;
+        L.nsrcs++;
+    }
+    qsort(L.srcs, (size_t)L.nsrcs, sizeof(*L.srcs), src_cmp);
+
+    m->procs = calloc((size_t)L.nsrcs + 1, sizeof(*m->procs));
+    L.p->images = calloc((size_t)L.nsrcs + 1, sizeof(*L.p->images));
+    if (!m->procs || !L.p->images)
+        goto nomem;
+    L.p->cap_procs = L.nsrcs;
+    for (int i = 0; i < L.nsrcs; i++)
+        make_process(&L, &L.srcs[i], i);
+    m->nprocs = L.nsrcs;
+
+    for (int i = 0; i < L.nsrcs; i++) {
+        struct src *s = &L.srcs[i];
+        read_records(&L, s, 0);
+        struct lg_image *im = &L.p->images[s->proc];
+        qsort(im->mods, (size_t)im->nmods, sizeof(*im->mods), mod_cmp);
+        read_records(&L, s, 1);
+        if (s->hdr.flags & LG_TRACE_F_TRUNCATED)
+            lg_model_skip(m, "%s: the writer ran out of room; later records were dropped",
+                          s->path);
+    }
+    link_processes(&L);
+    name_threads(&L);
+    rc = collect_witnesses(&L);
+    if (rc < 0)
+        goto nomem;
+    loader_free(&L);
+    memset(&L, 0, sizeof(L));
+
+    rc = lg_symbolize_model(m);
+    if (rc < 0)
+        goto nomem;
+    rc = lg_findings_build(m);
+    if (rc < 0)
+        goto nomem;
+    rc = lg_analyze_hang(m);
+    if (rc < 0)
+        lg_model_skip(m, "hang analysis failed (%s)", strerror(-rc));
+    lg_findings_sort(m);
+    for (int i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
+    *out = m;
+    return 0;
+
+nomem:
+    if (!rc)
+        rc = -ENOMEM;
+    snprintf(msg, sizeof(msg), "%s: out of memory while analyzing the traces", dir);
+fail:
+    if (d)
+        closedir(d);
+    loader_free(&L);
+    for (int i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
+    lg_model_free(m);
+    *err = msg;
+    return rc;
+}

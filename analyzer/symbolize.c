@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * symbolize.c — addresses → function, file:line with elfutils' libdwfl
+ * (offline: each module reported from its path at the load bias the trace
+ * recorded), lock names (a data symbol, a semaphore's name, or kind and
+ * creation site) and each stack's user frame. Sits after the loader and
+ * before the findings: cycles and reports speak in these names.
+ */
+#include "lg_analyze.h"
+
+#include "lg_trace.h"
+
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct symmod {
+    const char *path;   /* interned */
+    uint64_t base;
+    Dwfl *dwfl;
+    Dwfl_Module *mod;   /* NULL: the file could not be read */
+};
+
+struct symentry {       /* one resolved code address */
+    int mod;
+    uint64_t pc;
+    const char *file, *function;
+    int line;
+};
+
+struct lg_symbolizer {
+    struct lg_strtab *strs;
+    const char *cwd;
+    size_t cwdlen;
+    struct symmod *mods;
+    int nmods, cap_mods;
+    struct lg_map modmap;     /* hash(path ptr, base) -> mods index */
+    struct symentry *cache;
+    int ncache, cap_cache;
+    struct lg_map pcmap;      /* hash(mod, pc) -> cache index */
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks offline_callbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &debuginfo_path,
+};
+
+struct lg_symbolizer *lg_symbolizer_new(struct lg_strtab *strs, const char *cwd)
+{
+    struct lg_symbolizer *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->strs = strs;
+    s->cwd = cwd ? cwd : "";
+    s->cwdlen = strlen(s->cwd);
+    return s;
+}
+
+void lg_symbolizer_free(struct lg_symbolizer *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->nmods; i++)
+        if (s->mods[i].dwfl)
+            dwfl_end(s->mods[i].dwfl);
+    free(s->mods);
+    free(s->cache);
+    lg_map_free(&s->modmap);
+    lg_map_free(&s->pcmap);
+    free(s);
+}
+
+/* The cached Dwfl for (path, base), reporting the module on first use.
+ * A module that cannot be opened is remembered as such (mod == NULL). */
+static int symmod_get(struct lg_symbolizer *s, const char *path, uint64_t base)
+{
+    path = lg_intern_str(s->strs, path);
+    if (!path)
+        return -1;
+    uint64_t h = lg_mix64((uint64_t)(uintptr_t)path ^ lg_mix64(base));
+    int idx;
+
+    for (;;) {
+        if (!lg_map_get(&s->modmap, h, &idx))
+            break;
+        if (s->mods[idx].path == path && s->mods[idx].base == base)
+            return idx;
+        h = lg_mix64(h + 1);
+    }
+    if (lg_grow((void **)&s->mods, &s->cap_mods, s->nmods + 1, sizeof(*s->mods)) < 0)
+        return -1;
+    idx = s->nmods++;
+    struct symmod *sm = &s->mods[idx];
+    sm->path = path;
+    sm->base = base;
+    /* Only real files: not "linux-vdso.so.1" or "[vdso]". */
+    if (path[0] == '/') {
+        sm->dwfl = dwfl_begin(&offline_callbacks);
+        if (sm->dwfl) {
+            dwfl_report_begin(sm->dwfl);
+            /* base is the load bias (dlpi_addr): add_p_vaddr = true makes
+             * libdwfl add the segments' own p_vaddr to it. */
+            sm->mod = dwfl_report_elf(sm->dwfl, path, path, -1, base, true);
+            dwfl_report_end(sm->dwfl, NULL, NULL);
+        }
+    }
+    lg_map_put(&s->modmap, h, idx);
+    return idx;
+}
+
+/* A path as a person in this folder wants it: relative when inside cwd. */
+static const char *display_path(struct lg_symbolizer *s, const char *file)
+{
+    if (!file)
+        return NULL;
+    if (s->cwdlen > 1 && strncmp(file, s->cwd, s->cwdlen) == 0 && file[s->cwdlen] == '/')
+        file += s->cwdlen + 1;
+    return lg_intern_str(s->strs, file);
+}
+
+bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base,
+                        uint64_t pc, const char **file, int *line, const char **function)
+{
+    int mi = symmod_get(s, path, base), idx;
+
+    *file = *function = NULL;
+    *line = 0;
+    if (mi < 0 || !s->mods[mi].mod)
+        return false;
+    uint64_t key = ((uint64_t)mi << 44) ^ (pc - base);
+    if (lg_map_get(&s->pcmap, key, &idx) && s->cache[idx].mod == mi && s->cache[idx].pc == pc) {
+        *file = s->cache[idx].file;
+        *line = s->cache[idx].line;
+        *function = s->cache[idx].function;
+        return *file || *function;
+    }
+    Dwfl_Module *mod = s->mods[mi].mod;
+    const char *fn = dwfl_module_addrname(mod, pc);
+    Dwfl_Line *dl = dwfl_module_getsrc(mod, pc);
+    if (dl) {
+        Dwarf_Addr a;
+        int ln = 0, col = 0;
+        const char *src = dwfl_lineinfo(dl, &a, &ln, &col, NULL, NULL);
+        *file = display_path(s, src);
+        *line = ln;
+    }
+    *function = fn ? lg_intern_str(s->strs, fn) : NULL;
+    if (lg_grow((void **)&s->cache, &s->cap_cache, s->ncache + 1, sizeof(*s->cache)) == 0) {
+        s->cache[s->ncache] = (struct symentry){ mi, pc, *file, *function, *line };
+        lg_map_put(&s->pcmap, key, s->ncache++);
+    }
+    return *file || *function;
+}
+
+bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base,
+                        uint64_t addr, char *buf, size_t len)
+{
+    int mi = symmod_get(s, path, base);
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    GElf_Word shndx;
+
+    if (mi < 0 || !s->mods[mi].mod)
+        return false;
+    const char *name = dwfl_module_addrinfo(s->mods[mi].mod, addr, &off, &sym, &shndx, NULL, NULL);
+    if (!name || !name[0])
+        return false;
+    int type = GELF_ST_TYPE(sym.st_info);
+    if (type != STT_OBJECT && type != STT_TLS && type != STT_COMMON)
+        return false;
+    if (sym.st_size ? off >= sym.st_size : off != 0)
+        return false;
+    if (off)
+        snprintf(buf, len, "%s+%llu", name, (unsigned long long)off);
+    else
+        snprintf(buf, len, "%s", name);
+    return true;
+}
+
+/* --- the model ----------------------------------------------------------------- */
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+/* Modules whose frames are never the user's: the shim, the C library and
+ * loader, the unwinder, the interpreter. */
+static bool system_module(const char *path, bool python_exe)
+{
+    static const char *const prefixes[] = {
+        "liblockgraph", "libc.so", "libc-", "libpthread", "ld-linux", "ld-", "libunwind",
+        "libpython", "libgcc_s", "libdl.so", "librt.so", "libstdc++",
+    };
+    const char *b = base_name(path);
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(*prefixes); i++)
+        if (strncmp(b, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return python_exe || strncmp(b, "python", 6) == 0;
+}
+
+static const struct lg_module_map *module_for(const struct lg_image *im, uint64_t pc)
+{
+    int lo = 0, hi = im->nmods - 1, best = -1;
+
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (im->mods[mid].lo <= pc) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    /* Ranges do not overlap, but look back a little in case of a zero-size one. */
+    for (int i = best; i >= 0 && i > best - 4; i--)
+        if (im->mods[i].lo <= pc && pc <= im->mods[i].hi)
+            return &im->mods[i];
+    return NULL;
+}
+
+/* A Python frame is the user's unless it is the standard library's own. */
+static bool python_user_frame(const struct lg_loc *l)
+{
+    if (!l->file)
+        return false;
+    if (l->file[0] == '<')   /* <frozen ...>, <string> */
+        return false;
+    if (strstr(l->file, "/site-packages/") || strstr(l->file, "/dist-packages/"))
+        return true;
+    return !strstr(l->file, "/lib/python3");
+}
+
+const struct lg_loc *lg_stack_user_loc(const struct lg_stack *st)
+{
+    if (!st)
+        return NULL;
+    if (st->user >= 0) {
+        if (st->npy)
+            return st->user < (int)st->npy ? &st->py[st->user] : NULL;
+        return st->user < (int)st->n ? &st->frames[st->user] : NULL;
+    }
+    if (st->npy)
+        return &st->py[0];
+    return st->n ? &st->frames[0] : NULL;
+}
+
+static void symbolize_stack(struct lg_model *m, struct lg_symbolizer *sym, struct lg_stack *st,
+                            int proc)
+{
+    struct lg_model_priv *p = m->priv;
+    const struct lg_image *im = &p->images[proc];
+
+    st->user = -1;
+    for (uint32_t i = 0; i < st->n; i++) {
+        struct lg_loc *l = &st->frames[i];
+        const struct lg_module_map *mm = module_for(im, l->pc);
+        if (!mm)
+            continue;
+        l->module = (char *)mm->path;
+        /* Every frame is a return address (the shim's own frames are
+         * removed, so even the innermost one is the return into the
+         * caller of the lock function): look up pc-1, the call itself. */
+        const char *file, *fn;
+        int line;
+        lg_symbolizer_code(sym, mm->path, mm->base, l->pc ? l->pc - 1 : 0, &file, &line, &fn);
+        l->file = (char *)file;
+        l->line = line;
+        l->function = (char *)fn;
+        if (st->user < 0 && !mm->system && (file || fn))
+            st->user = (int)i;
+    }
+    if (st->npy) {
+        st->user = -1;
+        for (uint32_t i = 0; i < st->npy; i++) {
+            struct lg_loc *l = &st->py[i];
+            if (l->file && p->cwd[0]) {
+                size_t cl = strlen(p->cwd);
+                if (strncmp(l->file, p->cwd, cl) == 0 && l->file[cl] == '/')
+                    l->file = (char *)lg_intern_str(&p->strs, l->file + cl + 1);
+            }
+            if (st->user < 0 && python_user_frame(l))
+                st->user = (int)i;
+        }
+        if (st->user < 0)
+            st->user = 0;
+    }
+}
+
+const char *lg_lock_kind_name(int kind)
+{
+    switch (kind) {
+    case LG_LOCK_MUTEX: return "mutex";
+    case LG_LOCK_RWLOCK: return "rwlock";
+    case LG_LOCK_SPIN: return "spinlock";
+    case LG_LOCK_SEM: return "semaphore";
+    case LG_LOCK_NAMED_SEM: return "named semaphore";
+    default: return "lock";
+    }
+}
+
+static int str_ptr_cmp(const void *a, const void *b)
+{
+    const int *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] < y[1] ? -1 : x[1] > y[1]);
+}
+
+/* Names: a data symbol ("mutexA", "table+16"), a named semaphore's name,
+ * else "<kind> at <file:line>" of the creation site; instances sharing a
+ * name get " #2", " #3"... in index order. */
+static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
+{
+    struct lg_model_priv *p = m->priv;
+    char buf[512];
+
+    for (int i = 0; i < m->nlocks; i++) {
+        struct lg_lock *lk = &m->locks[i];
+        struct lg_lock_extra *x = &p->lockx[i];
+        const char *name = NULL;
+        int proc = lk->process;
+
+        if (x->sem_name && x->sem_name[0]) {
+            name = x->sem_name;
+        } else if (lk->addr) {
+            /* The first process that knew the lock has its module map. */
+            if (proc < 0)
+                proc = x->first_proc;
+            if (proc >= 0) {
+                const struct lg_module_map *mm = module_for(&p->images[proc], lk->addr);
+                if (mm && lg_symbolizer_data(sym, mm->path, mm->base, lk->addr, buf, sizeof(buf)))
+                    name = lg_intern_str(&p->strs, buf);
+            }
+        }
+        if (!name) {
+            const struct lg_loc *l = lg_stack_user_loc(lk->created_at);
+            if (l && l->file && l->line) {
+                const char *f = l->python ? base_name(l->file) : l->file;
+                snprintf(buf, sizeof(buf), "%s at %s:%d", lg_lock_kind_name(lk->kind), f, l->line);
+            } else if (l && l->function) {
+                snprintf(buf, sizeof(buf), "%s in %s", lg_lock_kind_name(lk->kind), l->function);
+            } else if (lk->addr) {
+                snprintf(buf, sizeof(buf), "%s 0x%llx", lg_lock_kind_name(lk->kind),
+                         (unsigned long long)lk->addr);
+            } else {
+                snprintf(buf, sizeof(buf), "%s #%llu", lg_lock_kind_name(lk->kind),
+                         (unsigned long long)x->trace_id);
+            }
+            name = lg_intern_str(&p->strs, buf);
+        }
+        lk->name = (char *)name;
+    }
+    /* Disambiguate: interned names compare by pointer. */
+    int *pairs = malloc(((size_t)m->nlocks + 1) * 2 * sizeof(int));
+    if (!pairs)
+        return;
+    for (int i = 0; i < m->nlocks; i++) {
+        pairs[2 * i] = 0;
+        pairs[2 * i + 1] = i;
+    }
+    /* Sort by name pointer via an index of interned strings. */
+    struct lg_map ids = { 0 };
+    int nid = 0;
+    for (int i = 0; i < m->nlocks; i++) {
+        int id;
+        uint64_t key = (uint64_t)(uintptr_t)m->locks[i].name;
+        if (!lg_map_get(&ids, key, &id)) {
+            id = nid++;
+            lg_map_put(&ids, key, id);
+        }
+        pairs[2 * i] = id;
+    }
+    lg_map_free(&ids);
+    qsort(pairs, (size_t)m->nlocks, 2 * sizeof(int), str_ptr_cmp);
+    for (int i = 0; i < m->nlocks;) {
+        int j = i;
+        while (j < m->nlocks && pairs[2 * j] == pairs[2 * i])
+            j++;
+        for (int k = i + 1; k < j; k++) {
+            struct lg_lock *lk = &m->locks[pairs[2 * k + 1]];
+            snprintf(buf, sizeof(buf), "%s #%d", lk->name, k - i + 1);
+            lk->name = lg_arena_strdup(&p->arena, buf);
+        }
+        i = j;
+    }
+    free(pairs);
+}
+
+int lg_symbolize_model(struct lg_model *m)
+{
+    struct lg_model_priv *p = m->priv;
+    struct lg_symbolizer *sym = lg_symbolizer_new(&p->strs, p->cwd);
+
+    if (!sym)
+        return -ENOMEM;
+    for (int i = 0; i < m->nprocs; i++) {
+        struct lg_image *im = &p->images[i];
+        for (int k = 0; k < im->nmods; k++)
+            im->mods[k].system = system_module(im->mods[k].path, m->procs[i].python &&
+                                               im->mods[k].path == lg_intern_str(&p->strs, m->procs[i].exe));
+    }
+    for (int i = 0; i < p->nstacks; i++)
+        symbolize_stack(m, sym, p->stacks[i], p->stack_proc[i]);
+    name_locks(m, sym);
+    lg_symbolizer_free(sym);
+    return 0;
+}
