@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hang.c — deadlock, hang and join-before-drain findings from what the
+ * supervisor saw (outdir/hang.lgt, written by cli/supervise.c), and the
+ * wait-for graph for viz (m->waitfor). Runs at the end of lg_model_load,
+ * after symbolization: a blocked thread's stack is found again among the
+ * model's symbolized stacks through its (pid, exec_seq, stack_id).
+ */
+#include "lg_analyze.h"
+#include "lg_hang.h"
+#include "lg_threadtable.h"
+#include "lg_trace_read.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct hnode {
+    struct lg_rec_wf_node r;
+    int proc, thread, lock;          /* model indexes, -1 */
+    struct lg_stack *stack;          /* blocking call (threads), NULL */
+    const struct lg_loc *loc;        /* its user frame, NULL */
+};
+
+struct hang {
+    struct lg_rec_hang h;
+    struct hnode *n;
+    int nn;
+    struct lg_rec_wf_edge *e;
+    int ne;
+    uint32_t cycle[256];
+    int ncycle;
+    struct lg_rec_hang_jbd jbd;
+    bool has_jbd;
+};
+
+/* --- finding the model's objects ---------------------------------------- */
+
+static int proc_of(const struct lg_model *m, int pid, uint32_t exec_seq, bool exact)
+{
+    int best = -1;
+    for (int i = 0; i < m->nprocs; i++) {
+        if (m->procs[i].pid != pid)
+            continue;
+        if (exact && m->procs[i].exec_seq == exec_seq)
+            return i;
+        if (best < 0 || m->procs[i].exec_seq > m->procs[best].exec_seq)
+            best = i;
+    }
+    return best;
+}
+
+static int thread_of(const struct lg_model *m, int proc, int tid)
+{
+    for (int i = 0; i < m->nthreads; i++)
+        if (m->threads[i].process == proc && m->threads[i].tid == tid)
+            return i;
+    return -1;
+}
+
+static int lock_of(const struct lg_model *m, const struct lg_rec_wf_node *r)
+{
+    const struct lg_model_priv *p = m->priv;
+    for (int i = 0; i < m->nlocks; i++) {
+        const struct lg_lock *lk = &m->locks[i];
+        if (r->pid == 0 && r->ino && p->lockx && p->lockx[i].ino == r->ino && p->lockx[i].dev == r->dev &&
+            p->lockx[i].offset == r->off)
+            return i;
+        if (lk->addr != r->addr || !r->addr)
+            continue;
+        if (r->pid == 0 || lk->process < 0 || m->procs[lk->process].pid == r->pid)
+            return i;
+    }
+    return -1;
+}
+
+/* The stack stack_id of trace-<pid>-<exec_seq>.lgt, as the model holds it
+ * (symbolized): read the ids' frames from the trace and find the model
+ * stack of that process with the same frames. NULL when not found. */
+static struct lg_stack *stack_of(const struct lg_model *m, int proc, int pid, uint32_t exec_seq,
+                                 uint32_t stack_id)
+{
+    if (!stack_id || proc < 0)
+        return NULL;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" LG_TRACE_FILE_FMT, m->dir, pid, exec_seq);
+    struct lg_trace_file tf;
+    const char *why;
+    if (lg_trace_open(path, &tf, &why) < 0)
+        return NULL;
+    const struct lg_rec_stack *sr = NULL;
+    uint32_t npy = 0, py_first_line = 0;
+    const struct lg_rec_hdr *r;
+    while (lg_trace_next(&tf, &r) == 1) {
+        if (r->kind == LG_REC_STACK) {
+            const struct lg_rec_stack *s = lg_rec_payload(r);
+            if (s->stack_id == stack_id && !sr)
+                sr = s;
+        } else if (r->kind == LG_REC_PYSTACK) {
+            const struct lg_rec_pystack *ps = lg_rec_payload(r);
+            if (ps->stack_id == stack_id && !npy) {
+                npy = ps->nframes;
+                if (npy && lg_rec_payload_size(r) >= sizeof *ps + 4)
+                    memcpy(&py_first_line, ps->frames, 4);
+            }
+        }
+    }
+    struct lg_stack *found = NULL;
+    const struct lg_model_priv *p = m->priv;
+    for (int i = 0; i < p->nstacks && !found; i++) {
+        struct lg_stack *st = p->stacks[i];
+        if (p->stack_proc[i] != proc)
+            continue;
+        if (sr) {
+            if (st->n != sr->nframes)
+                continue;
+            bool same = true;
+            for (uint32_t k = 0; k < st->n && same; k++)
+                same = st->frames[k].pc == sr->pc[k];
+            if (!same)
+                continue;
+        } else if (st->n != 0) {
+            continue;
+        }
+        if (st->npy != npy || (npy && st->py[0].line != (int)py_first_line))
+            continue;
+        if (!sr && !npy)
+            continue;
+        found = st;
+    }
+    lg_trace_close(&tf);
+    return found;
+}
+
+/* --- reading hang.lgt ------------------------------------------------------ */
+
+static int hang_read(const char *path, struct hang *H)
+{
+    struct lg_trace_file tf;
+    const char *why;
+    int rc = lg_trace_open(path, &tf, &why);
+    if (rc < 0)
+        return rc;
+    bool have = false;
+    const struct lg_rec_hdr *r;
+    while (lg_trace_next(&tf, &r) == 1) {
+        const void *p = lg_rec_payload(r);
+        switch (r->kind) {
+        case LG_REC_HANG:
+            memcpy(&H->h, p, sizeof H->h);
+            have = true;
+            free(H->n);
+            free(H->e);
+            H->n = calloc(H->h.nnodes + 1, sizeof *H->n);
+            H->e = calloc(H->h.nedges + 1, sizeof *H->e);
+            H->nn = H->ne = 0;
+            if (!H->n || !H->e) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            break;
+        case LG_REC_WF_NODE:
+            if (have && H->nn < (int)H->h.nnodes) {
+                memcpy(&H->n[H->nn].r, p, sizeof(struct lg_rec_wf_node));
+                H->n[H->nn].r.name[sizeof H->n[0].r.name - 1] = 0;
+                H->n[H->nn].r.wchan[sizeof H->n[0].r.wchan - 1] = 0;
+                H->nn++;
+            }
+            break;
+        case LG_REC_WF_EDGE:
+            if (have && H->ne < (int)H->h.nedges)
+                memcpy(&H->e[H->ne++], p, sizeof(struct lg_rec_wf_edge));
+            break;
+        case LG_REC_HANG_CYCLE: {
+            const struct lg_rec_hang_cycle *c = p;
+            uint32_t room = (lg_rec_payload_size(r) - (uint32_t)sizeof *c) / 4;
+            H->ncycle = 0;
+            for (uint32_t i = 0; i < c->n && i < room && i < 256; i++)
+                H->cycle[H->ncycle++] = c->node[i];
+            break;
+        }
+        case LG_REC_HANG_JBD:
+            memcpy(&H->jbd, p, sizeof H->jbd);
+            H->has_jbd = true;
+            break;
+        default:
+            break;
+        }
+    }
+    rc = have ? 0 : -EINVAL;
+out:
+    lg_trace_close(&tf);
+    return rc;
+}
+
+/* --- wording ----------------------------------------------------------------- */
+
+static const char *op_word(uint32_t op, int sysno)
+{
+    switch (op) {
+    case LG_BLOCK_MUTEX: return "pthread_mutex_lock";
+    case LG_BLOCK_RWLOCK_RD: return "pthread_rwlock_rdlock";
+    case LG_BLOCK_RWLOCK_WR: return "pthread_rwlock_wrlock";
+    case LG_BLOCK_SPIN: return "pthread_spin_lock";
+    case LG_BLOCK_SEM: return "sem_wait";
+    case LG_BLOCK_COND: return "pthread_cond_wait";
+    case LG_BLOCK_BARRIER: return "pthread_barrier_wait";
+    case LG_BLOCK_JOIN: return "pthread_join";
+    case LG_BLOCK_WAITPID: return "waitpid";
+    case LG_BLOCK_PIPE_READ: return "read";
+    case LG_BLOCK_PIPE_WRITE: return "write";
+    case LG_BLOCK_FLOCK: return "file lock";
+    default: break;
+    }
+    switch (sysno) {
+    case 0: return "read";
+    case 1: return "write";
+    case 7: return "poll";
+    case 23: return "select";
+    case 34: return "pause";
+    case 61: return "wait4";
+    case 202: return "futex wait";
+    case 232: case 281: case 441: return "epoll_wait";
+    case 271: return "ppoll";
+    default: return "a blocking call";
+    }
+}
+
+static const char *base_name(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p;
+}
+
+/* "file:line", or "function", or NULL. */
+static const char *loc_text(struct lg_model *m, const struct lg_loc *l)
+{
+    char buf[512];
+    if (!l)
+        return NULL;
+    if (l->file && l->line)
+        snprintf(buf, sizeof buf, "%s:%d", l->python ? base_name(l->file) : l->file, l->line);
+    else if (l->function)
+        snprintf(buf, sizeof buf, "%s", l->function);
+    else
+        return NULL;
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+static const char *thread_name(struct lg_model *m, const struct hnode *n)
+{
+    char buf[128];
+    if (n->thread >= 0 && m->threads[n->thread].name)
+        snprintf(buf, sizeof buf, "thread %s (tid %d)", m->threads[n->thread].name, n->r.tid);
+    else
+        snprintf(buf, sizeof buf, "thread %d of process %d", n->r.tid, n->r.pid);
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+static const char *lock_name(struct lg_model *m, const struct hnode *n)
+{
+    char buf[160];
+    if (n->lock >= 0 && m->locks[n->lock].name)
+        return m->locks[n->lock].name;
+    snprintf(buf, sizeof buf, "%s 0x%llx", n->r.lock_kind ? lg_lock_kind_name((int)n->r.lock_kind) : "lock",
+             (unsigned long long)n->r.addr);
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+static const char *node_label(struct lg_model *m, const struct hnode *n)
+{
+    char buf[256];
+    switch (n->r.node_kind) {
+    case LG_WFN_THREAD:
+        return thread_name(m, n);
+    case LG_WFN_PROCESS:
+        snprintf(buf, sizeof buf, "process %d (%s)", n->r.pid, n->r.name[0] ? n->r.name : "?");
+        break;
+    case LG_WFN_LOCK:
+        return lock_name(m, n);
+    case LG_WFN_PIPE:
+        if (n->r.capacity > 0)
+            snprintf(buf, sizeof buf, "pipe %llu (%lld of %lld bytes queued)", (unsigned long long)n->r.ino,
+                     (long long)n->r.queued, (long long)n->r.capacity);
+        else
+            snprintf(buf, sizeof buf, "pipe %llu", (unsigned long long)n->r.ino);
+        break;
+    default:
+        snprintf(buf, sizeof buf, "object");
+        break;
+    }
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+/* "write at f.c:20" or "write". */
+static const char *call_at(struct lg_model *m, const struct hnode *n)
+{
+    char buf[600];
+    const char *where = loc_text(m, n->loc);
+    const char *op = op_word(n->r.op, n->r.sysno);
+    if (where)
+        snprintf(buf, sizeof buf, "%s at %s", op, where);
+    else
+        snprintf(buf, sizeof buf, "%s", op);
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+static char *fmt(struct lg_model *m, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static char *fmt(struct lg_model *m, const char *f, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+/* --- findings ------------------------------------------------------------------ */
+
+/* Add the thread node's location and stack to a finding under construction. */
+static void add_thread_evidence(struct lg_model *m, struct lg_finding *f, const struct hnode *n, int cap)
+{
+    if (n->loc && f->nloc < cap) {
+        bool dup = false;
+        for (int i = 0; i < f->nloc; i++)
+            dup |= f->locations[i].file == n->loc->file && f->locations[i].line == n->loc->line;
+        if (!dup)
+            f->locations[f->nloc++] = *n->loc;
+    }
+    if (n->stack && f->nstacks < cap)
+        f->stacks[f->nstacks++] = n->stack;
+    if (n->thread >= 0 && f->nthreads < cap)
+        f->threads[f->nthreads++] = n->thread;
+}
+
+static struct lg_finding *new_finding(struct lg_model *m, enum lg_finding_kind k, int cap)
+{
+    struct lg_finding *f = lg_finding_add(m, k, LG_SEV_ERROR);
+    if (!f)
+        return NULL;
+    struct lg_arena *a = &m->priv->arena;
+    f->locations = lg_arena_alloc(a, (size_t)cap * sizeof *f->locations);
+    f->stacks = lg_arena_alloc(a, (size_t)cap * sizeof *f->stacks);
+    f->threads = lg_arena_alloc(a, (size_t)cap * sizeof *f->threads);
+    f->details = lg_arena_alloc(a, (size_t)cap * sizeof *f->details);
+    f->steps = lg_arena_alloc(a, (size_t)cap * sizeof *f->steps);
+    if (!f->locations || !f->stacks || !f->threads || !f->details || !f->steps)
+        return NULL;
+    return f;
+}
+
+/* One line per blocked thread: who waits for what, where. */
+static const char *wait_line(struct lg_model *m, const struct hang *H, int i)
+{
+    const struct hnode *n = &H->n[i];
+    char buf[1024];
+    int len = snprintf(buf, sizeof buf, "%s blocked in %s", thread_name(m, n), call_at(m, n));
+    for (int k = 0; k < H->ne && len < (int)sizeof buf - 200; k++) {
+        const struct lg_rec_wf_edge *e = &H->e[k];
+        if ((int)e->from != i)
+            continue;
+        const struct hnode *t = &H->n[e->to];
+        switch (e->edge_kind) {
+        case LG_WFE_WAITS: {
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for %s", lock_name(m, t));
+            for (int h = 0; h < H->ne; h++)
+                if (H->e[h].from == e->to && H->e[h].edge_kind == LG_WFE_HOLDS)
+                    len += snprintf(buf + len, sizeof buf - (size_t)len, " held by %s",
+                                    thread_name(m, &H->n[H->e[h].to]));
+            break;
+        }
+        case LG_WFE_JOINS:
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ", joining %s", thread_name(m, t));
+            break;
+        case LG_WFE_WAITPID:
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for child process %d", t->r.pid);
+            break;
+        case LG_WFE_PIPE_WRITE:
+        case LG_WFE_PIPE_READ:
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ", %s %s",
+                            e->edge_kind == LG_WFE_PIPE_WRITE ? "writing into" : "reading from",
+                            node_label(m, t));
+            break;
+        default:
+            break;
+        }
+    }
+    return lg_arena_strdup(&m->priv->arena, buf);
+}
+
+static int finding_deadlock(struct lg_model *m, const struct hang *H)
+{
+    int cap = H->ncycle + H->nn + 4;
+    struct lg_finding *f = new_finding(m, LG_FK_DEADLOCK, cap);
+    if (!f)
+        return -ENOMEM;
+    char msg[2048];
+    int len = snprintf(msg, sizeof msg, "deadlock:");
+    int nthreads = 0;
+    for (int i = 0; i < H->ncycle; i++) {
+        int t = (int)H->cycle[i];
+        if (t >= H->nn || H->n[t].r.node_kind != LG_WFN_THREAD)
+            continue;
+        const struct hnode *n = &H->n[t];
+        int next = (int)H->cycle[(i + 1) % H->ncycle];
+        const char *what = next < H->nn ? node_label(m, &H->n[next]) : "?";
+        if (next < H->nn && H->n[next].r.node_kind == LG_WFN_THREAD)
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s joins %s (%s)", nthreads ? ";" : "",
+                            thread_name(m, n), what, call_at(m, n));
+        else
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s waits for %s (%s)",
+                            nthreads ? ";" : "", thread_name(m, n), what, call_at(m, n));
+        if (len >= (int)sizeof msg)
+            len = (int)sizeof msg - 1;
+        /* The step: this thread, and the lock it waits for. */
+        f->steps[f->nsteps].thread = n->thread;
+        f->steps[f->nsteps].lock = next < H->nn ? H->n[next].lock : -1;
+        f->steps[f->nsteps].edge = -1;
+        f->steps[f->nsteps].witness = -1;
+        f->nsteps++;
+        add_thread_evidence(m, f, n, cap);
+        f->details[f->ndetails++] = (char *)wait_line(m, H, t);
+        nthreads++;
+    }
+    snprintf(msg + len, sizeof msg - (size_t)len, " — %d thread%s wait for each other in a cycle",
+             nthreads, nthreads == 1 ? "" : "s");
+    f->message = lg_arena_strdup(&m->priv->arena, msg);
+    f->process = -1;
+    return f->message ? 0 : -ENOMEM;
+}
+
+static int finding_jbd(struct lg_model *m, const struct hang *H)
+{
+    const struct lg_rec_hang_jbd *j = &H->jbd;
+    if (j->waiter >= (uint32_t)H->nn || j->target >= (uint32_t)H->nn || j->writer >= (uint32_t)H->nn ||
+        j->pipe >= (uint32_t)H->nn)
+        return 0;
+    const struct hnode *w = &H->n[j->waiter], *t = &H->n[j->target], *wr = &H->n[j->writer],
+                       *p = &H->n[j->pipe];
+    int cap = H->nn + 4;
+    struct lg_finding *f = new_finding(m, LG_FK_JOIN_BEFORE_DRAIN, cap);
+    if (!f)
+        return -ENOMEM;
+    char fill[256] = "";
+    if (p->r.queued >= 0 && p->r.capacity > 0) {
+        const char *full = p->r.queued >= p->r.capacity ? ", pipe full" : "";
+        if (p->r.requested > 0)
+            snprintf(fill, sizeof fill, ", %lld of %lld bytes sent%s", (long long)p->r.queued,
+                     (long long)p->r.requested, full);
+        else
+            snprintf(fill, sizeof fill, ", %lld bytes in the pipe%s", (long long)p->r.queued, full);
+    }
+    const char *who = t->r.node_kind == LG_WFN_PROCESS ? "the child" : thread_name(m, t);
+    if (t->r.node_kind == LG_WFN_PROCESS)
+        f->message = fmt(m, "join-before-drain: process %d waits for child %d (%s) before reading the pipe "
+                            "the child is blocked writing into (%s%s)",
+                         w->r.pid, t->r.pid, call_at(m, w), call_at(m, wr), fill);
+    else
+        f->message = fmt(m, "join-before-drain: %s joins %s (%s) before reading the pipe %s is blocked "
+                            "writing into (%s%s)",
+                         thread_name(m, w), who, call_at(m, w), who, call_at(m, wr), fill);
+    add_thread_evidence(m, f, w, cap);
+    add_thread_evidence(m, f, wr, cap);
+    f->process = w->proc;
+    for (int i = 0; i < H->nn; i++)
+        if (H->n[i].r.node_kind == LG_WFN_THREAD && H->n[i].r.op) {
+            f->details[f->ndetails++] = (char *)wait_line(m, H, i);
+            if ((uint32_t)i != j->waiter && (uint32_t)i != j->writer && (H->n[i].r.flags & LG_WFN_ON_CYCLE))
+                add_thread_evidence(m, f, &H->n[i], cap);
+        }
+    f->details[f->ndetails++] = fmt(m, "fix: read (drain) the pipe before waiting for its writer, "
+                                       "or read it from another thread");
+    return f->message ? 0 : -ENOMEM;
+}
+
+static int finding_hang(struct lg_model *m, const struct hang *H)
+{
+    int cap = H->nn + 4;
+    struct lg_finding *f = new_finding(m, LG_FK_HANG, cap);
+    if (!f)
+        return -ENOMEM;
+    int nthreads = 0;
+    for (int i = 0; i < H->nn; i++)
+        nthreads += H->n[i].r.node_kind == LG_WFN_THREAD;
+    f->message = fmt(m, "hang: all %d thread%s of the program waited for %.1f s with no progress%s", nthreads,
+                     nthreads == 1 ? "" : "s", (double)H->h.still_ns / 1e9,
+                     H->ncycle ? ", in a cycle of waits" : "");
+    /* Cycle members first, then the others. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < H->nn; i++) {
+            const struct hnode *n = &H->n[i];
+            if (n->r.node_kind != LG_WFN_THREAD || !!(n->r.flags & LG_WFN_ON_CYCLE) != (pass == 0))
+                continue;
+            add_thread_evidence(m, f, n, cap);
+            f->details[f->ndetails++] = (char *)wait_line(m, H, i);
+        }
+    return f->message ? 0 : -ENOMEM;
+}
+
+/* --- the wait-for graph for viz ------------------------------------------------- */
+
+static int fill_waitfor(struct lg_model *m, const struct hang *H)
+{
+    struct lg_arena *a = &m->priv->arena;
+    struct lg_waitfor *wf = lg_arena_alloc(a, sizeof *wf);
+    if (!wf)
+        return -ENOMEM;
+    wf->nodes = lg_arena_alloc(a, (size_t)(H->nn + 1) * sizeof *wf->nodes);
+    wf->edges = lg_arena_alloc(a, (size_t)(H->ne + 1) * sizeof *wf->edges);
+    if (!wf->nodes || !wf->edges)
+        return -ENOMEM;
+    static const enum lg_wf_node_kind kinds[] = {LG_WF_OTHER, LG_WF_THREAD, LG_WF_PROCESS, LG_WF_LOCK,
+                                                 LG_WF_PIPE, LG_WF_OTHER};
+    for (int i = 0; i < H->nn; i++) {
+        const struct hnode *n = &H->n[i];
+        struct lg_wf_node *x = &wf->nodes[i];
+        x->kind = kinds[n->r.node_kind < 6 ? n->r.node_kind : 0];
+        x->label = (char *)node_label(m, n);
+        x->process = n->r.node_kind == LG_WFN_THREAD || n->r.node_kind == LG_WFN_PROCESS ? n->proc : -1;
+        x->ref = n->r.node_kind == LG_WFN_THREAD ? n->thread : n->r.node_kind == LG_WFN_LOCK ? n->lock : -1;
+        x->on_cycle = (n->r.flags & LG_WFN_ON_CYCLE) != 0;
+    }
+    wf->nnodes = H->nn;
+    for (int i = 0; i < H->ne; i++) {
+        const struct lg_rec_wf_edge *e = &H->e[i];
+        if (e->from >= (uint32_t)H->nn || e->to >= (uint32_t)H->nn)
+            continue;
+        struct lg_wf_edge *x = &wf->edges[wf->nedges++];
+        x->from = (int)e->from;
+        x->to = (int)e->to;
+        x->kind = e->edge_kind == LG_WFE_HOLDS ? LG_WF_HOLDS : LG_WF_WAITS_FOR;
+        x->on_cycle = (e->flags & LG_WFN_ON_CYCLE) != 0;
+        const struct hnode *from = &H->n[e->from];
+        switch (e->edge_kind) {
+        case LG_WFE_WAITS:
+        case LG_WFE_JOINS:
+        case LG_WFE_WAITPID:
+        case LG_WFE_PIPE_WRITE:
+        case LG_WFE_PIPE_READ:
+            x->label = (char *)call_at(m, from);
+            break;
+        case LG_WFE_HOLDS:
+            x->label = (char *)"holds";
+            break;
+        case LG_WFE_THREAD_OF:
+            x->label = (char *)"ends with";
+            break;
+        case LG_WFE_READ_END:
+            x->label = fmt(m, "read end (fd %d)", e->fd);
+            break;
+        case LG_WFE_WRITE_END:
+            x->label = fmt(m, "write end (fd %d)", e->fd);
+            break;
+        default:
+            break;
+        }
+    }
+    m->waitfor = wf;
+    return 0;
+}
+
+int lg_analyze_hang(struct lg_model *m)
+{
+    char path[PATH_MAX];
+    if (!m || !m->dir || !m->priv)
+        return 0;
+    snprintf(path, sizeof path, "%s/hang.lgt", m->dir);
+    if (access(path, R_OK) != 0)
+        return 0;                    /* the run did not hang */
+    struct hang H;
+    memset(&H, 0, sizeof H);
+    int rc = hang_read(path, &H);
+    if (rc < 0) {
+        lg_model_skip(m, "%s: cannot read the supervisor's hang record (%s)", path, strerror(-rc));
+        rc = 0;
+        goto out;
+    }
+    for (int i = 0; i < H.nn; i++) {
+        struct hnode *n = &H.n[i];
+        n->proc = n->thread = n->lock = -1;
+        if (n->r.node_kind == LG_WFN_THREAD || n->r.node_kind == LG_WFN_PROCESS) {
+            n->proc = proc_of(m, n->r.pid, n->r.exec_seq, (n->r.flags & LG_WFN_FROM_TABLE) != 0);
+            if (n->r.node_kind == LG_WFN_THREAD && n->proc >= 0) {
+                n->thread = thread_of(m, n->proc, n->r.tid);
+                n->stack = stack_of(m, n->proc, n->r.pid, n->r.exec_seq, n->r.stack_id);
+                n->loc = lg_stack_user_loc(n->stack);
+            }
+        } else if (n->r.node_kind == LG_WFN_LOCK) {
+            n->lock = lock_of(m, &n->r);
+        }
+    }
+    m->hung = true;
+    if ((rc = fill_waitfor(m, &H)) < 0)
+        goto out;
+    switch (H.h.verdict) {
+    case LG_HANG_DEADLOCK:
+        rc = finding_deadlock(m, &H);
+        break;
+    case LG_HANG_JOIN_BEFORE_DRAIN:
+        rc = H.has_jbd ? finding_jbd(m, &H) : finding_hang(m, &H);
+        break;
+    default:
+        rc = finding_hang(m, &H);
+        break;
+    }
+out:
+    free(H.n);
+    free(H.e);
+    return rc;
+}
