@@ -676,7 +676,9 @@ static int cmd_run(int argc, char **argv)
 
     if (tool_failed)
         return LG_EXIT_TOOL;
-    if (errors > 0 && o.error_exitcode != 0) {
+    /* A hang the supervisor ended is an error even if the analyzer could
+     * add no finding of its own to it. */
+    if ((errors > 0 || res.hung) && o.error_exitcode != 0) {
         if (!o.quiet)
             say("%d error finding%s; exit status %d (the program's was %d)",
                 errors, errors == 1 ? "" : "s", o.error_exitcode, status);
