@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_viz.c — viz/ on hand-made models: the pictures checked by their
+ * SVG structure (nodes, edges, colours, labels), the other formats by
+ * their magic, the HTML page by its contents, errors by their message.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "fixtures.h"
+#include "lg_viz.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert(s);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return s;
+}
+
+static char tmpdir[64];
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/lg_viz_test.XXXXXX");
+    cr_assert(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", tmpdir);
+}
+
+/* Renders m to tmpdir/name and returns the file's text. */
+static char *render(const struct lg_model *m, const struct lg_viz_opts *o, const char *name)
+{
+    char path[128];
+    const char *err = NULL;
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    int rc = lg_viz_render_file(m, o, path, &err);
+    cr_assert_eq(rc, 0, "render %s failed: %s", name, err ? err : "(no message)");
+    return slurp(path, NULL);
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Counts the SVG <g class="edge"> (or "node") groups that contain `what`
+ * (NULL: all of them). */
+static int count_groups(const char *svg, const char *cls, const char *what)
+{
+    char open[32];
+    snprintf(open, sizeof open, "class=\"%s\"", cls);
+    int n = 0;
+    for (const char *p = svg; (p = strstr(p, open)); p += strlen(open)) {
+        const char *end = strstr(p, "</g>");
+        cr_assert(end, "unterminated group");
+        if (!what) {
+            n++;
+            continue;
+        }
+        const char *hit = strstr(p, what);
+        if (hit && hit < end)
+            n++;
+    }
+    return n;
+}
+
+static const struct lg_viz_opts all_findings = {LG_VIZ_AUTO, -1, 0};
+
+TestSuite(viz, .init = setup, .fini = teardown);
+
+Test(viz, abba_cycle_draws_both_locks_and_two_red_labelled_edges)
+{
+    struct lg_model *m = fx_abba();
+    char *svg = render(m, &all_findings, "abba.svg");
+    cr_expect(strstr(svg, ">mutexA</text>"), "lock name mutexA missing");
+    cr_expect(strstr(svg, ">mutexB</text>"), "lock name mutexB missing");
+    cr_expect_eq(count_groups(svg, "edge", NULL), 2, "expected exactly 2 edges");
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 2, "both edges must be red");
+    cr_expect(strstr(svg, "T1 @ abba.c:14"), "edge label thread + line missing");
+    cr_expect(strstr(svg, "T2 @ abba.c:24"), "edge label thread + line missing");
+    cr_expect(strstr(svg, "stroke-width=\"3\""), "error cycle edges must be thick");
+    cr_expect(strstr(svg, "legend"), "legend missing");
+    /* Two lock boxes (polygons) plus the legend's node. */
+    cr_expect_eq(count_groups(svg, "node", NULL), 3);
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, three_lock_cycle_has_three_red_edges)
+{
+    struct lg_model *m = fx_philosophers(3);
+    char *svg = render(m, &all_findings, "phil.svg");
+    for (int i = 0; i < 3; i++) {
+        char name[32];
+        snprintf(name, sizeof name, ">fork%d</text>", i);
+        cr_expect(strstr(svg, name), "%s missing", name);
+    }
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 3);
+    cr_expect(strstr(svg, "T3 @ philosophers.c:31"));
+    cr_expect(strstr(svg, "1 cycle (1 error, 0 hazard)"), "title must count the cycle");
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, warning_cycle_is_orange_dashed_not_red)
+{
+    struct lg_model *m = fx_warning();
+    char *svg = render(m, &all_findings, "warn.svg");
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 0, "a warning cycle is not red");
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"orange\""), 2);
+    cr_expect_eq(count_groups(svg, "edge", "stroke-dasharray"), 2, "hazard edges are dashed");
+    cr_expect(strstr(svg, ">cacheLock</text>") && strstr(svg, ">statsLock</text>"));
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, locks_on_no_cycle_are_left_out_unless_all)
+{
+    struct lg_model *m = fx_bystander();
+    char *svg = render(m, &all_findings, "default.svg");
+    cr_expect_null(strstr(svg, ">logLock</text>"), "logLock is on no cycle: not drawn");
+    cr_expect(strstr(svg, "+1 more locks on no cycle"), "the omitted lock must be counted");
+    cr_expect_eq(count_groups(svg, "edge", NULL), 2);
+    free(svg);
+
+    struct lg_viz_opts all = {LG_VIZ_LOCK_ORDER, -1, 1};
+    svg = render(m, &all, "all.svg");
+    cr_expect(strstr(svg, ">logLock</text>"), "--all draws every lock");
+    cr_expect_eq(count_groups(svg, "edge", NULL), 3);
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 2, "only the cycle is red");
+    cr_expect(strstr(svg, "T1 @ abba.c:40"), "the off-cycle edge is labelled too");
+    cr_expect_null(strstr(svg, "more locks"));
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, five_thousand_locks_draw_only_cycle_neighbourhoods)
+{
+    struct lg_model *m = fx_big(5000);
+    struct lg_viz_opts all = {LG_VIZ_LOCK_ORDER, -1, 1};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *svg = render(m, &all, "big.svg");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect_lt(secs, 10.0, "5000 locks took %.1f s", secs);
+    int nodes = count_groups(svg, "node", NULL);
+    /* 6 cycle locks, their chain neighbours (<= 6 more), the note and the legend. */
+    cr_expect_leq(nodes, 14, "drew %d nodes", nodes);
+    cr_expect_geq(nodes, 8);
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 6, "3 two-lock cycles");
+    cr_expect(strstr(svg, ">lock0010</text>") && strstr(svg, ">lock0011</text>"));
+    cr_expect(strstr(svg, ">lock0009</text>"), "neighbour of a cycle lock must be drawn");
+    cr_expect(strstr(svg, ">lock4901</text>"));
+    cr_expect_null(strstr(svg, ">lock3000</text>"), "far from any cycle: not drawn");
+    cr_expect(strstr(svg, "more locks"), "the rest is counted in a note");
+    free(svg);
+
+    svg = render(m, &all_findings, "big-default.svg");
+    cr_expect_null(strstr(svg, ">lock0009</text>"), "without --all only cycle locks");
+    cr_expect(strstr(svg, "+4994 more locks on no cycle"));
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, one_finding_draws_only_its_cycle)
+{
+    struct lg_model *m = fx_mixed();
+    struct lg_viz_opts one = {LG_VIZ_AUTO, 1, 0};
+    char *svg = render(m, &one, "one.svg");
+    cr_expect(strstr(svg, ">cacheLock</text>"));
+    cr_expect_null(strstr(svg, ">mutexA</text>"), "finding 2 does not involve mutexA");
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"orange\""), 2);
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 0);
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, self_deadlock_shows_holder_waiting_for_its_own_lock)
+{
+    struct lg_model *m = fx_mixed();
+    struct lg_viz_opts one = {LG_VIZ_AUTO, 3, 0};
+    char *svg = render(m, &one, "self.svg");
+    cr_expect(strstr(svg, ">mutexB</text>"));
+    cr_expect(strstr(svg, "<ellipse"), "the thread is an ellipse");
+    cr_expect(strstr(svg, ">holds</text>"));
+    cr_expect(strstr(svg, ">waits for</text>"));
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 1, "the relock edge is the error");
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, wait_for_graph_groups_threads_by_process_and_reddens_the_cycle)
+{
+    struct lg_model *m = fx_hang();
+    char *svg = render(m, &all_findings, "hang.svg");
+    cr_expect(strstr(svg, "process 4711 (python3)"), "cluster per process");
+    cr_expect(strstr(svg, "process 4712 (python3)"));
+    cr_expect_eq(count_groups(svg, "cluster", NULL), 3, "two processes and the legend");
+    cr_expect_eq(count(svg, "<ellipse"), 3, "three threads as ellipses");
+    cr_expect(strstr(svg, ">pipe 81234 (full)</text>"));
+    cr_expect(strstr(svg, ">queue._rlock</text>"));
+    cr_expect_eq(count_groups(svg, "edge", NULL), 6);
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 4, "the chain is red");
+    cr_expect(strstr(svg, "bigput.py:21 p.join()"), "every edge is labelled");
+    cr_expect(strstr(svg, ">waits for</text>") && strstr(svg, ">holds</text>"));
+    free(svg);
+
+    struct lg_viz_opts lo = {LG_VIZ_LOCK_ORDER, -1, 1};
+    svg = render(m, &lo, "hang-lo.svg");
+    cr_expect_null(strstr(svg, "process 4712 (python3)"), "--kind lock-order draws locks only");
+    free(svg);
+    fx_free(m);
+}
+
+Test(viz, wait_for_graph_without_a_hang_is_an_error)
+{
+    struct lg_model *m = fx_abba();
+    struct lg_viz_opts wf = {LG_VIZ_WAIT_FOR, -1, 0};
+    char path[128];
+    const char *err = NULL;
+    snprintf(path, sizeof path, "%s/none.svg", tmpdir);
+    cr_expect_eq(lg_viz_render_file(m, &wf, path, &err), -1);
+    cr_expect(err && strstr(err, "did not hang"), "message: %s", err ? err : "(none)");
+    cr_expect_neq(access(path, F_OK), 0, "no file on error");
+    fx_free(m);
+}
+
+Test(viz, png_pdf_and_dot_are_what_their_names_say)
+{
+    struct lg_model *m = fx_abba();
+    size_t len;
+    char path[128];
+    const char *err = NULL;
+
+    snprintf(path, sizeof path, "%s/abba.png", tmpdir);
+    cr_assert_eq(lg_viz_render_file(m, &all_findings, path, &err), 0, "%s", err);
+    char *png = slurp(path, &len);
+    cr_expect(len > 2000 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0, "not a PNG");
+    free(png);
+
+    snprintf(path, sizeof path, "%s/abba.PDF", tmpdir);
+    cr_assert_eq(lg_viz_render_file(m, &all_findings, path, &err), 0, "%s", err);
+    char *pdf = slurp(path, &len);
+    cr_expect(len > 1000 && memcmp(pdf, "%PDF-", 5) == 0, "not a PDF");
+    free(pdf);
+
+    char *dot = render(m, &all_findings, "abba.dot");
+    cr_expect(strncmp(dot, "digraph", 7) == 0, "not DOT: %.20s", dot);
+    cr_expect(strstr(dot, "mutexA") && strstr(dot, "mutexB"));
+    cr_expect_eq(count(dot, " -> "), 2, "two edges");
+    cr_expect_eq(count(dot, "fontcolor=red"), 2, "the two cycle edges are red");
+    cr_expect(strstr(dot, "pos="), "the DOT output is laid out");
+    free(dot);
+    fx_free(m);
+}
+
+Test(viz, bad_paths_and_formats_fail_with_one_line)
+{
+    struct lg_model *m = fx_abba();
+    const char *err = NULL;
+    cr_expect_eq(lg_viz_render_file(m, &all_findings, "/tmp/x.jpeg", &err), -1);
+    cr_expect(err && strstr(err, ".svg, .png, .pdf or .dot"), "%s", err);
+    err = NULL;
+    cr_expect_eq(lg_viz_render_file(m, &all_findings, "/nonexistent/dir/x.svg", &err), -1);
+    cr_expect(err && strstr(err, "/nonexistent/dir/x.svg") && !strchr(err, '\n'), "%s", err);
+    struct lg_viz_opts bad = {LG_VIZ_AUTO, 7, 0};
+    err = NULL;
+    cr_expect_eq(lg_viz_render_file(m, &bad, "/tmp/x.svg", &err), -1);
+    cr_expect(err && strstr(err, "finding 8 does not exist"), "%s", err);
+    fx_free(m);
+}
+
+Test(viz, names_with_graphviz_and_xml_specials_are_escaped)
+{
+    struct lg_model *m = fx_abba();
+    free(m->locks[0].name);
+    m->locks[0].name = strdup("a<b>&\"c\\N");
+    char *svg = render(m, &all_findings, "esc.svg");
+    cr_expect(strstr(svg, "a&lt;b&gt;&amp;&quot;c\\N</text>"), "escaped name missing");
+    free(svg);
+    fx_free(m);
+}
+
+static char *html_of(const struct lg_model *m)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert(f);
+    lg_report_html(m, f);
+    cr_assert_eq(fclose(f), 0);
+    return buf;
+}
+
+Test(viz, html_page_has_summary_every_finding_and_inline_svg)
+{
+    struct lg_model *m = fx_mixed();
+    char *html = html_of(m);
+    cr_expect(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    for (int i = 0; i < m->nfindings; i++) {
+        if (strchr(m->findings[i].message, '<'))
+            continue;
+        cr_expect(strstr(html, m->findings[i].message), "finding %d message missing", i);
+    }
+    cr_expect(strstr(html, "no common lock &lt;a&amp;b&gt;"), "message must be escaped");
+    cr_expect_null(strstr(html, "<a&b>"));
+    /* One diagram per finding plus the overview. */
+    cr_expect_eq(count(html, "<svg"), m->nfindings + 1);
+    cr_expect_null(strstr(html, "<?xml"), "inline SVG has no XML prolog");
+    cr_expect(strstr(html, "id=\"f1_graph0\"") || strstr(html, "id=\"f1\""),
+              "SVG ids are prefixed per diagram");
+    cr_expect(strstr(html, "<details><summary>Stacks"), "stacks are folded");
+    cr_expect(strstr(html, "/work/samples/c/abba.c:14"), "locations file:line");
+    cr_expect(strstr(html, ">2</b><span>errors</span>"), "summary counts errors");
+    cr_expect(strstr(html, ">2</b><span>warnings</span>"));
+    cr_expect(strstr(html, "1.53 s"), "duration");
+    cr_expect_null(strstr(html, "src=\"http"), "nothing fetched from the network");
+    cr_expect_null(strstr(html, "<link"), "no external stylesheet");
+    cr_expect_null(strstr(html, "<script"));
+    free(html);
+    fx_free(m);
+}
+
+Test(viz, html_of_a_hang_shows_the_wait_for_graph)
+{
+    struct lg_model *m = fx_hang();
+    char *html = html_of(m);
+    cr_expect(strstr(html, "The run hung"));
+    cr_expect(strstr(html, "Wait-for graph at the hang"));
+    cr_expect(strstr(html, "process 4712 (python3)"));
+    cr_expect(strstr(html, "join before drain"));
+    free(html);
+    fx_free(m);
+}
+
+Test(viz, html_of_a_clean_run_says_so)
+{
+    struct lg_model *m = fx_new();
+    fx_proc(m, 99, "/bin/true");
+    char *html = html_of(m);
+    cr_expect(strstr(html, "No findings"));
+    cr_expect(strstr(html, ">0</b><span>errors</span>"));
+    free(html);
+    fx_free(m);
+}

@@ -1,0 +1,782 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * graph.c — the model turned into a cgraph graph, ready for gvc to lay
+ * out: the lock-order graph (cycles, their neighbours when asked), the
+ * wait-for graph at a hang, one finding's picture, and the legend.
+ * Shapes and colours are set here only, so they mean the same thing in
+ * every picture:
+ *   lock            box, yellow          thread   ellipse, blue, in a
+ *   pipe            box, green                    "process PID (exe)" box
+ *   process waited  box3d, grey          other    dashed box
+ *   red, thick      the error: a deadlock cycle, the hang's cycle or chain
+ *   orange, dashed  a hazard: a warning or note cycle
+ *   grey            lock order seen but on no cycle
+ *   dashed          "waits for" (wants, not holds)
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "viz_internal.h"
+
+/* Past these, the picture stops being readable and dot gets slow: the
+ * cycles come first, then their neighbours, the rest is counted in a
+ * "+N more locks" note. */
+#define MAX_LOCKS 120
+#define MAX_EDGES 300
+
+#define FONT "Helvetica,Arial,sans-serif"
+#define C_ERROR "red"
+#define C_HAZARD "orange"
+#define C_ORDER "gray45"
+#define C_WAIT "gray20"
+#define FILL_LOCK "#fff4c2"
+#define LINE_LOCK "#8a6d00"
+#define FILL_THREAD "#e3f2fd"
+#define LINE_THREAD "#1565c0"
+#define FILL_PIPE "#dff5e1"
+#define FILL_PROC "#eeeeee"
+
+enum cls { CLS_NONE = 0, CLS_HAZARD = 1, CLS_ERROR = 2 };
+
+struct builder {
+    const struct lg_model *m;
+    Agraph_t *g;
+    const char *err;
+    Agnode_t **lock_node;     /* per lock; NULL while not drawn */
+    Agnode_t **thread_node;   /* per thread */
+    Agraph_t **proc_cluster;  /* per process */
+    int nnodes;               /* for unique names */
+};
+
+/* One edge between two locks to draw: a model edge (edge >= 0) or one a
+ * finding's steps name without a model edge behind it. */
+struct draw_edge {
+    int from, to, edge, witness, thread;
+    enum cls cls;
+};
+
+static int set(struct builder *b, void *obj, const char *key, const char *value)
+{
+    if (agsafeset(obj, (char *)key, (char *)value, "") != 0) {
+        b->err = lg_viz_errf("graphviz: cannot set attribute %s", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* A node named `name` in `sub` (the root or a cluster), a fresh one even
+ * when the name is taken (two locks may share a display name). */
+static Agnode_t *new_node(struct builder *b, Agraph_t *sub, const char *name)
+{
+    struct lg_sb nm = {0};
+    lg_sb_puts(&nm, name && *name ? name : "node");
+    while (!nm.failed && agnode(b->g, nm.s, 0) != NULL) {
+        nm.len = 0;
+        lg_sb_printf(&nm, "%s #%d", name && *name ? name : "node", ++b->nnodes);
+    }
+    Agnode_t *n = nm.failed ? NULL : agnode(sub, nm.s, 1);
+    lg_sb_free(&nm);
+    if (!n)
+        b->err = lg_viz_errf("graphviz: cannot create node %s", name ? name : "");
+    return n;
+}
+
+static int set_label(struct builder *b, void *obj, const char *text)
+{
+    struct lg_sb l = {0};
+    lg_sb_gvlabel(&l, text);
+    lg_sb_puts(&l, "");
+    int rc = l.failed ? -1 : set(b, obj, "label", l.s ? l.s : "");
+    lg_sb_free(&l);
+    if (rc && !b->err)
+        b->err = "out of memory";
+    return rc;
+}
+
+static const char *lock_title(const struct lg_model *m, int lock, struct lg_sb *tmp)
+{
+    const struct lg_lock *l = &m->locks[lock];
+    tmp->len = 0;
+    if (l->name && *l->name)
+        lg_sb_puts(tmp, l->name);
+    else
+        lg_sb_printf(tmp, "lock #%d", lock);
+    if (l->shared)
+        lg_sb_puts(tmp, "\n(shared between processes)");
+    return tmp->failed ? "lock" : tmp->s;
+}
+
+/* The lock's box, created on first use, styled for the worst cycle it is on. */
+static Agnode_t *lock_node(struct builder *b, int lock, enum cls cls)
+{
+    if (b->lock_node[lock])
+        return b->lock_node[lock];
+    struct lg_sb t = {0};
+    const char *title = lock_title(b->m, lock, &t);
+    Agnode_t *n = new_node(b, b->g, title);
+    if (n && (set_label(b, n, title) || set(b, n, "shape", "box") ||
+              set(b, n, "style", "filled") || set(b, n, "fillcolor", FILL_LOCK) ||
+              set(b, n, "color", cls == CLS_ERROR ? C_ERROR : cls == CLS_HAZARD ? C_HAZARD : LINE_LOCK) ||
+              set(b, n, "penwidth", cls != CLS_NONE ? "2" : "1")))
+        n = NULL;
+    lg_sb_free(&t);
+    b->lock_node[lock] = n;
+    return n;
+}
+
+/* The "process PID (exe)" cluster threads of process p are drawn in. */
+static Agraph_t *proc_cluster(struct builder *b, int p)
+{
+    const struct lg_model *m = b->m;
+    if (p < 0 || p >= m->nprocs)
+        return b->g;
+    if (b->proc_cluster[p])
+        return b->proc_cluster[p];
+    char name[32];
+    snprintf(name, sizeof name, "cluster_p%d", p);
+    Agraph_t *sg = agsubg(b->g, name, 1);
+    if (!sg) {
+        b->err = "graphviz: cannot create a process cluster";
+        return NULL;
+    }
+    struct lg_sb l = {0};
+    const char *exe = lg_viz_basename(m->procs[p].exe);
+    lg_sb_printf(&l, "process %d", m->procs[p].pid);
+    if (exe)
+        lg_sb_printf(&l, " (%s)", exe);
+    if (set_label(b, sg, l.failed ? "process" : l.s) || set(b, sg, "style", "rounded,filled") ||
+        set(b, sg, "fillcolor", "#fafafa") || set(b, sg, "color", "#90a4ae") ||
+        set(b, sg, "labeljust", "l"))
+        sg = NULL;
+    lg_sb_free(&l);
+    b->proc_cluster[p] = sg;
+    return sg;
+}
+
+static int style_thread(struct builder *b, Agnode_t *n, bool on_cycle)
+{
+    if (set(b, n, "shape", "ellipse") || set(b, n, "style", "filled") ||
+        set(b, n, "fillcolor", FILL_THREAD) || set(b, n, "color", on_cycle ? C_ERROR : LINE_THREAD) ||
+        set(b, n, "penwidth", on_cycle ? "2" : "1"))
+        return -1;
+    return 0;
+}
+
+static Agnode_t *thread_node(struct builder *b, int t, bool on_cycle)
+{
+    if (b->thread_node[t])
+        return b->thread_node[t];
+    struct lg_sb nm = {0};
+    lg_sb_puts(&nm, "thread ");
+    lg_viz_thread_name(&nm, b->m, t);
+    if (nm.failed) {
+        b->err = "out of memory";
+        return NULL;
+    }
+    Agraph_t *sub = proc_cluster(b, b->m->threads[t].process);
+    Agnode_t *n = sub ? new_node(b, sub, nm.s) : NULL;
+    if (n && (set_label(b, n, nm.s + strlen("thread ")) || style_thread(b, n, on_cycle)))
+        n = NULL;
+    lg_sb_free(&nm);
+    b->thread_node[t] = n;
+    return n;
+}
+
+enum ekind { E_ORDER, E_HOLDS, E_WAITS, E_OTHER };
+
+static Agedge_t *new_edge(struct builder *b, Agnode_t *from, Agnode_t *to, enum ekind k,
+                          enum cls cls, const char *label)
+{
+    Agedge_t *e = agedge(b->g, from, to, NULL, 1);
+    if (!e) {
+        b->err = "graphviz: cannot create an edge";
+        return NULL;
+    }
+    const char *color = cls == CLS_ERROR ? C_ERROR : cls == CLS_HAZARD ? C_HAZARD
+                        : k == E_ORDER ? C_ORDER : C_WAIT;
+    const char *style = cls == CLS_HAZARD || k == E_WAITS ? "dashed" : "solid";
+    if (set_label(b, e, label ? label : "") || set(b, e, "color", color) ||
+        set(b, e, "fontcolor", cls != CLS_NONE ? color : "gray25") || set(b, e, "style", style) ||
+        set(b, e, "penwidth", cls == CLS_ERROR ? "3" : cls == CLS_HAZARD ? "2" : "1"))
+        return NULL;
+    if (k == E_WAITS && set(b, e, "arrowhead", "empty"))
+        return NULL;
+    return e;
+}
+
+/* "T2 @ bank.c:14" — who took `to` while holding `from`, and where. */
+static void order_label(struct lg_sb *l, const struct lg_model *m, const struct draw_edge *d)
+{
+    const struct lg_edge *e = d->edge >= 0 ? &m->edges[d->edge] : NULL;
+    const struct lg_witness *w = NULL;
+    if (e && e->nw > 0)
+        w = &e->w[d->witness >= 0 && d->witness < e->nw ? d->witness : 0];
+    int thread = w ? w->thread : d->thread;
+    if (thread >= 0)
+        lg_viz_thread_name(l, m, thread);
+    const struct lg_loc *at = w ? lg_viz_user_frame(w->acquired_at) : NULL;
+    if (at && at->file)
+        lg_sb_printf(l, " @ %s:%d", lg_viz_basename(at->file), at->line);
+    else if (at && at->function)
+        lg_sb_printf(l, " in %s()", at->function);
+    if (e && e->nw > 1)
+        lg_sb_printf(l, "\n(+%d more)", e->nw - 1);
+}
+
+static int find_edge(const struct lg_model *m, int from, int to)
+{
+    for (int i = 0; i < m->nedges; i++)
+        if (m->edges[i].from == from && m->edges[i].to == to)
+            return i;
+    return -1;
+}
+
+static bool valid_lock(const struct lg_model *m, int l) { return l >= 0 && l < m->nlocks; }
+static bool valid_thread(const struct lg_model *m, int t) { return t >= 0 && t < m->nthreads; }
+
+static bool is_cycle(const struct lg_model *m, const struct lg_finding *f)
+{
+    if (f->nsteps < 2 || !f->steps)
+        return false;
+    for (int i = 0; i < f->nsteps; i++)
+        if (!valid_lock(m, f->steps[i].lock))
+            return false;
+    return true;
+}
+
+static enum cls sev_cls(enum lg_severity s) { return s == LG_SEV_ERROR ? CLS_ERROR : CLS_HAZARD; }
+
+/* Adds the cycle of f to the edges to draw (deduplicated: several
+ * findings may share an edge; the worst class wins). */
+static int add_cycle(const struct lg_model *m, const struct lg_finding *f, struct draw_edge **de,
+                     int *nde, int *edge_slot, unsigned char *in, unsigned char *lockcls, int *nin)
+{
+    enum cls cls = sev_cls(f->severity);
+    for (int i = 0; i < f->nsteps; i++) {
+        const struct lg_step *s = &f->steps[i];
+        int a = s->lock, c = f->steps[(i + 1) % f->nsteps].lock;
+        if (!in[a]) {
+            in[a] = 1;
+            (*nin)++;
+        }
+        if (lockcls[a] < cls)
+            lockcls[a] = (unsigned char)cls;
+        int e = s->edge;
+        if (e < 0 || e >= m->nedges || m->edges[e].from != a || m->edges[e].to != c)
+            e = find_edge(m, a, c);
+        int slot = -1;
+        if (e >= 0)
+            slot = edge_slot[e];
+        else
+            for (int j = 0; j < *nde; j++)
+                if ((*de)[j].edge < 0 && (*de)[j].from == a && (*de)[j].to == c)
+                    slot = j;
+        if (slot >= 0) {
+            if ((*de)[slot].cls < cls)
+                (*de)[slot].cls = cls;
+            continue;
+        }
+        struct draw_edge *grown = realloc(*de, (size_t)(*nde + 1) * sizeof **de);
+        if (!grown)
+            return -1;
+        *de = grown;
+        grown[*nde] = (struct draw_edge){a, c, e, s->witness, s->thread, cls};
+        if (e >= 0)
+            edge_slot[e] = *nde;
+        (*nde)++;
+    }
+    return 0;
+}
+
+static Agnode_t *note_node(struct builder *b, const char *name, const char *text)
+{
+    Agnode_t *n = new_node(b, b->g, name);
+    if (n && (set_label(b, n, text) || set(b, n, "shape", "note") || set(b, n, "style", "filled") ||
+              set(b, n, "fillcolor", "#f5f5f5") || set(b, n, "color", "gray60") ||
+              set(b, n, "fontcolor", "gray30")))
+        return NULL;
+    return n;
+}
+
+/* The lock-order graph: every cycle (or only finding `only`), with the
+ * edges among the drawn locks; with `all`, the other locks too, or when
+ * there are too many, the cycles' neighbours and a count of the rest. */
+static int build_lock_order(struct builder *b, int only, bool all)
+{
+    const struct lg_model *m = b->m;
+    int rc = -1, nin = 0, nde = 0, ncycles = 0, cycles_left = 0, nerr = 0, nhaz = 0;
+    struct draw_edge *de = NULL;
+    unsigned char *in = calloc((size_t)m->nlocks + 1, 1);
+    unsigned char *lockcls = calloc((size_t)m->nlocks + 1, 1);
+    int *edge_slot = malloc(((size_t)m->nedges + 1) * sizeof *edge_slot);
+    struct lg_sb l = {0};
+    if (!in || !lockcls || !edge_slot)
+        goto oom;
+    for (int i = 0; i < m->nedges; i++)
+        edge_slot[i] = -1;
+
+    for (int fi = 0; fi < m->nfindings; fi++) {
+        const struct lg_finding *f = &m->findings[fi];
+        if ((only >= 0 && fi != only) || !is_cycle(m, f))
+            continue;
+        ncycles++;
+        if (only < 0 && nin > 0 && nin + f->nsteps > MAX_LOCKS) {
+            cycles_left++;
+            continue;
+        }
+        if (f->severity == LG_SEV_ERROR)
+            nerr++;
+        else
+            nhaz++;
+        if (add_cycle(m, f, &de, &nde, edge_slot, in, lockcls, &nin))
+            goto oom;
+    }
+
+    if (only < 0 && all) {
+        if (m->nlocks <= MAX_LOCKS) {
+            for (int i = 0; i < m->nlocks; i++)
+                if (!in[i]) {
+                    in[i] = 2;
+                    nin++;
+                }
+        } else {
+            /* Neighbours of the cycles first; with no cycle at all, the
+             * first locks seen, so the picture is never empty. */
+            for (int i = 0; i < m->nedges && nin < MAX_LOCKS; i++) {
+                int a = m->edges[i].from, c = m->edges[i].to;
+                if (!valid_lock(m, a) || !valid_lock(m, c))
+                    continue;
+                if (in[a] == 1 && !in[c]) {
+                    in[c] = 2;
+                    nin++;
+                } else if (in[c] == 1 && !in[a]) {
+                    in[a] = 2;
+                    nin++;
+                }
+            }
+            for (int i = 0; i < m->nlocks && nin < MAX_LOCKS && ncycles == 0; i++)
+                if (!in[i]) {
+                    in[i] = 2;
+                    nin++;
+                }
+        }
+    }
+
+    /* Draw the locks in id order so the layout does not depend on the
+     * order findings name them. */
+    for (int i = 0; i < m->nlocks; i++)
+        if (in[i] && !lock_node(b, i, (enum cls)lockcls[i]))
+            goto out;
+
+    int drawn = 0, edges_left = 0;
+    for (int i = 0; i < nde; i++) {
+        Agnode_t *a = b->lock_node[de[i].from], *c = b->lock_node[de[i].to];
+        l.len = 0;
+        order_label(&l, m, &de[i]);
+        if (l.failed)
+            goto oom;
+        if (!new_edge(b, a, c, E_ORDER, de[i].cls, l.s ? l.s : ""))
+            goto out;
+        drawn++;
+    }
+    if (only < 0) {
+        for (int i = 0; i < m->nedges; i++) {
+            const struct lg_edge *e = &m->edges[i];
+            if (edge_slot[i] >= 0 || !valid_lock(m, e->from) || !valid_lock(m, e->to) ||
+                !in[e->from] || !in[e->to])
+                continue;
+            if (drawn >= MAX_EDGES) {
+                edges_left++;
+                continue;
+            }
+            struct draw_edge d = {e->from, e->to, i, 0, -1, CLS_NONE};
+            l.len = 0;
+            order_label(&l, m, &d);
+            if (l.failed)
+                goto oom;
+            if (!new_edge(b, b->lock_node[e->from], b->lock_node[e->to], E_ORDER, CLS_NONE,
+                          l.s ? l.s : ""))
+                goto out;
+            drawn++;
+        }
+    }
+
+    l.len = 0;
+    int left = m->nlocks - nin;
+    if (m->nlocks == 0)
+        lg_sb_puts(&l, "no lock was taken while another was held");
+    else if (left > 0 && all)
+        lg_sb_printf(&l, "+%d more locks\n(only the cycles and their neighbours are drawn)", left);
+    else if (left > 0 && only < 0)
+        lg_sb_printf(&l, "+%d more locks on no cycle\n(--all draws them)", left);
+    if (cycles_left > 0)
+        lg_sb_printf(&l, "%s+%d more cycles (see the report)", l.len ? "\n" : "", cycles_left);
+    if (edges_left > 0)
+        lg_sb_printf(&l, "%s+%d more edges", l.len ? "\n" : "", edges_left);
+    if (l.failed)
+        goto oom;
+    if (l.len > 0 && only < 0 && !note_node(b, "more", l.s))
+        goto out;
+
+    l.len = 0;
+    if (only >= 0)
+        lg_sb_printf(&l, "finding #%d: %s (%s)", only + 1, lg_viz_kind_str(m->findings[only].kind),
+                     lg_viz_sev_str(m->findings[only].severity));
+    else if (ncycles == 0)
+        lg_sb_puts(&l, "lock-order graph: no cycle");
+    else
+        lg_sb_printf(&l, "lock-order graph: %d cycle%s (%d error, %d hazard%s)", ncycles,
+                     ncycles == 1 ? "" : "s", nerr, nhaz,
+                     cycles_left ? ", some not drawn" : "");
+    if (l.failed)
+        goto oom;
+    if (set_label(b, b->g, l.s))
+        goto out;
+    rc = 0;
+    goto out;
+oom:
+    b->err = "out of memory";
+out:
+    lg_sb_free(&l);
+    free(in);
+    free(lockcls);
+    free(edge_slot);
+    free(de);
+    return rc;
+}
+
+/* The wait-for graph recorded at the hang, as the supervisor saw it. */
+static int build_waitfor(struct builder *b)
+{
+    const struct lg_model *m = b->m;
+    const struct lg_waitfor *wf = m->waitfor;
+    int rc = -1, ncycle = 0;
+    Agnode_t **node = calloc((size_t)wf->nnodes + 1, sizeof *node);
+    struct lg_sb l = {0};
+    if (!node) {
+        b->err = "out of memory";
+        return -1;
+    }
+    for (int i = 0; i < wf->nnodes; i++) {
+        const struct lg_wf_node *w = &wf->nodes[i];
+        const char *label = w->label && *w->label ? w->label : "?";
+        Agraph_t *sub = w->kind == LG_WF_THREAD ? proc_cluster(b, w->process) : b->g;
+        Agnode_t *n = sub ? new_node(b, sub, label) : NULL;
+        if (!n || set_label(b, n, label))
+            goto out;
+        int bad = 0;
+        const char *border = w->on_cycle ? C_ERROR : NULL;
+        switch (w->kind) {
+        case LG_WF_THREAD:
+            bad = style_thread(b, n, w->on_cycle);
+            break;
+        case LG_WF_LOCK:
+            bad = set(b, n, "shape", "box") || set(b, n, "style", "filled") ||
+                  set(b, n, "fillcolor", FILL_LOCK) || set(b, n, "color", border ? border : LINE_LOCK);
+            break;
+        case LG_WF_PIPE:
+            bad = set(b, n, "shape", "box") || set(b, n, "style", "filled") ||
+                  set(b, n, "fillcolor", FILL_PIPE) || set(b, n, "color", border ? border : "#2e7d32");
+            break;
+        case LG_WF_PROCESS:
+            bad = set(b, n, "shape", "box3d") || set(b, n, "style", "filled") ||
+                  set(b, n, "fillcolor", FILL_PROC) || set(b, n, "color", border ? border : "gray30");
+            break;
+        default:
+            bad = set(b, n, "shape", "box") || set(b, n, "style", "dashed") ||
+                  set(b, n, "color", border ? border : "gray30");
+        }
+        if (bad || (w->on_cycle && set(b, n, "penwidth", "2")))
+            goto out;
+        node[i] = n;
+        if (w->on_cycle)
+            ncycle++;
+    }
+    for (int i = 0; i < wf->nedges; i++) {
+        const struct lg_wf_edge *e = &wf->edges[i];
+        if (e->from < 0 || e->from >= wf->nnodes || e->to < 0 || e->to >= wf->nnodes)
+            continue;
+        l.len = 0;
+        lg_sb_puts(&l, e->kind == LG_WF_HOLDS ? "holds" : "waits for");
+        if (e->label && *e->label)
+            lg_sb_printf(&l, "\n%s", e->label);
+        if (l.failed) {
+            b->err = "out of memory";
+            goto out;
+        }
+        if (!new_edge(b, node[e->from], node[e->to], e->kind == LG_WF_HOLDS ? E_HOLDS : E_WAITS,
+                      e->on_cycle ? CLS_ERROR : CLS_NONE, l.s))
+            goto out;
+    }
+    if (set_label(b, b->g, ncycle ? "wait-for graph at the hang (the cycle or chain in red)"
+                                  : "wait-for graph at the hang"))
+        goto out;
+    rc = 0;
+out:
+    lg_sb_free(&l);
+    free(node);
+    return rc;
+}
+
+/* What a thread named by a finding (not its owner) did to its lock. */
+static const char *verb_for(enum lg_finding_kind k)
+{
+    switch (k) {
+    case LG_FK_SELF_DEADLOCK: return "waits for";
+    case LG_FK_UNLOCK_NOT_OWNER: return "unlocks";
+    case LG_FK_UNLOCK_UNLOCKED: return "unlocks";
+    case LG_FK_DESTROY_LOCKED: return "destroys";
+    case LG_FK_COND_WAIT_MISUSE: return "waits on";
+    case LG_FK_SEMAPHORE_OVERPOST: return "posts";
+    default: return "uses";
+    }
+}
+
+static void loc_text(struct lg_sb *l, const struct lg_loc *at)
+{
+    if (at && at->file)
+        lg_sb_printf(l, "%s:%d", lg_viz_basename(at->file), at->line);
+    else if (at && at->function)
+        lg_sb_printf(l, "%s()", at->function);
+}
+
+/* A finding that is not a cycle: its locks, the threads that hold them
+ * ("holds", from lock to owner, as in the wait-for graph), the other
+ * threads it names with what they did; a note when it names no lock. */
+static int build_finding(struct builder *b, int fi)
+{
+    const struct lg_model *m = b->m;
+    const struct lg_finding *f = &m->findings[fi];
+    enum cls cls = sev_cls(f->severity);
+    const struct lg_loc *first = f->nloc > 0 ? &f->locations[0] : NULL;
+    struct lg_sb l = {0};
+    int rc = -1, nlocks = 0;
+
+    for (int i = 0; i < f->nsteps; i++) {
+        const struct lg_step *s = &f->steps[i];
+        if (!valid_lock(m, s->lock))
+            continue;
+        Agnode_t *ln = lock_node(b, s->lock, cls);
+        if (!ln)
+            goto out;
+        nlocks++;
+        if (!valid_thread(m, s->thread))
+            continue;
+        Agnode_t *tn = thread_node(b, s->thread, true);
+        if (!tn)
+            goto out;
+        const struct lg_loc *at = NULL;
+        if (s->edge >= 0 && s->edge < m->nedges && s->witness >= 0 &&
+            s->witness < m->edges[s->edge].nw)
+            at = lg_viz_user_frame(m->edges[s->edge].w[s->witness].held_at);
+        l.len = 0;
+        lg_sb_puts(&l, "holds\n");
+        loc_text(&l, at ? at : first);
+        if (l.failed || !new_edge(b, ln, tn, E_HOLDS, CLS_NONE, l.s))
+            goto fail;
+        if (f->kind == LG_FK_SELF_DEADLOCK) {
+            l.len = 0;
+            lg_sb_puts(&l, "waits for\n");
+            loc_text(&l, first);
+            if (l.failed || !new_edge(b, tn, ln, E_WAITS, cls, l.s))
+                goto fail;
+        }
+    }
+    for (int i = 0; i < f->nthreads; i++) {
+        int t = f->threads[i];
+        if (!valid_thread(m, t) || b->thread_node[t])
+            continue;
+        Agnode_t *tn = thread_node(b, t, true);
+        if (!tn)
+            goto out;
+        for (int j = 0; j < f->nsteps; j++) {
+            int lk = f->steps[j].lock;
+            if (!valid_lock(m, lk))
+                continue;
+            l.len = 0;
+            lg_sb_printf(&l, "%s\n", verb_for(f->kind));
+            loc_text(&l, first);
+            if (l.failed || !new_edge(b, tn, b->lock_node[lk], E_OTHER, cls, l.s))
+                goto fail;
+        }
+    }
+    if (nlocks == 0) {
+        l.len = 0;
+        lg_sb_puts(&l, f->message ? f->message : lg_viz_kind_str(f->kind));
+        for (int i = 0; i < f->nloc && i < 6; i++) {
+            lg_sb_puts(&l, "\n");
+            loc_text(&l, &f->locations[i]);
+            if (f->locations[i].function && f->locations[i].file)
+                lg_sb_printf(&l, " %s()", f->locations[i].function);
+        }
+        if (l.failed || !note_node(b, "finding", l.s))
+            goto fail;
+    }
+    l.len = 0;
+    lg_sb_printf(&l, "finding #%d: %s (%s)", fi + 1, lg_viz_kind_str(f->kind),
+                 lg_viz_sev_str(f->severity));
+    if (l.failed)
+        goto fail;
+    if (set_label(b, b->g, l.s))
+        goto out;
+    rc = 0;
+    goto out;
+fail:
+    if (!b->err)
+        b->err = "out of memory";
+out:
+    lg_sb_free(&l);
+    return rc;
+}
+
+enum legend { LEG_ORDER, LEG_WAITFOR, LEG_FINDING };
+
+/* The legend: one HTML-like table in its own cluster, so that its
+ * samples are text, not edges a reader (or a tool) would count. */
+static int add_legend(struct builder *b, enum legend kind)
+{
+    static const char *row =
+        "<TR><TD %s>%s</TD><TD ALIGN=\"LEFT\">%s</TD></TR>";
+    struct lg_sb t = {0};
+    lg_sb_puts(&t, "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">");
+    lg_sb_printf(&t, row, "BORDER=\"1\" COLOR=\"" LINE_LOCK "\" BGCOLOR=\"" FILL_LOCK "\"", "lock",
+                 "box: a mutex, rwlock, spinlock or semaphore");
+    if (kind != LEG_ORDER)
+        lg_sb_printf(&t, row, "BORDER=\"1\" COLOR=\"" LINE_THREAD "\" BGCOLOR=\"" FILL_THREAD "\"",
+                     "thread", "ellipse, inside its process");
+    if (kind == LEG_WAITFOR) {
+        lg_sb_printf(&t, row, "BORDER=\"1\" BGCOLOR=\"" FILL_PIPE "\"", "pipe",
+                     "box: a pipe, FIFO or socketpair");
+        lg_sb_printf(&t, row, "BORDER=\"1\" BGCOLOR=\"" FILL_PROC "\"", "process",
+                     "box: a child process or thread waited for");
+    }
+    if (kind == LEG_ORDER) {
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>",
+                     "on a deadlock cycle (error)");
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_HAZARD "\">&#9476;&#9476;&#9476;&#9654;</FONT>",
+                     "on a hazard cycle (warning, note)");
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ORDER "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
+                     "A &#8594; B: B taken while A was held");
+    } else {
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_WAIT "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
+                     "holds: from a lock to its owner");
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_WAIT "\">&#9476;&#9476;&#9476;&#9655;</FONT>",
+                     "waits for: from a blocked thread");
+        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>",
+                     kind == LEG_WAITFOR ? "on the cycle or chain that hangs" : "the error");
+    }
+    lg_sb_puts(&t, "</TABLE>");
+    int rc = -1;
+    Agraph_t *sg = agsubg(b->g, "cluster_legend", 1);
+    Agnode_t *n = NULL;
+    if (t.failed || !sg) {
+        b->err = t.failed ? "out of memory" : "graphviz: cannot create the legend";
+        goto out;
+    }
+    if (set(b, sg, "label", "legend") || set(b, sg, "style", "rounded,dashed") ||
+        set(b, sg, "color", "gray60") || set(b, sg, "fontsize", "10") ||
+        set(b, sg, "fontcolor", "gray30"))
+        goto out;
+    n = new_node(b, sg, "legend");
+    if (!n)
+        goto out;
+    char *html = agstrdup_html(b->g, t.s);
+    if (!html) {
+        b->err = "graphviz: cannot make the legend label";
+        goto out;
+    }
+    int bad = set(b, n, "label", html) || set(b, n, "shape", "plaintext") ||
+              set(b, n, "fontsize", "9");
+    agstrfree(b->g, html);
+    if (!bad)
+        rc = 0;
+out:
+    lg_sb_free(&t);
+    return rc;
+}
+
+static int graph_defaults(struct builder *b)
+{
+    Agraph_t *g = b->g;
+    if (!agattr(g, AGRAPH, "fontname", FONT) || !agattr(g, AGRAPH, "fontsize", "12") ||
+        !agattr(g, AGRAPH, "labelloc", "t") || !agattr(g, AGRAPH, "nodesep", "0.5") ||
+        !agattr(g, AGRAPH, "ranksep", "0.45") || !agattr(g, AGRAPH, "pad", "0.2") ||
+        !agattr(g, AGRAPH, "bgcolor", "white") || !agattr(g, AGNODE, "fontname", FONT) ||
+        !agattr(g, AGNODE, "fontsize", "11") || !agattr(g, AGNODE, "margin", "0.12,0.06") ||
+        !agattr(g, AGEDGE, "fontname", FONT) || !agattr(g, AGEDGE, "fontsize", "9") ||
+        !agattr(g, AGEDGE, "arrowsize", "0.8")) {
+        b->err = "graphviz: cannot set default attributes";
+        return -1;
+    }
+    return 0;
+}
+
+int lg_viz_build(const struct lg_model *m, const struct lg_viz_opts *o, const char *name,
+                 Agraph_t **out, const char **err)
+{
+    struct lg_viz_opts def = {LG_VIZ_AUTO, -1, 0};
+    struct builder b = {.m = m};
+    int rc = -1;
+    if (!o)
+        o = &def;
+    *out = NULL;
+    if (o->finding >= m->nfindings || o->finding < -1) {
+        *err = lg_viz_errf("finding %d does not exist: the run has %d finding%s", o->finding + 1,
+                           m->nfindings, m->nfindings == 1 ? "" : "s");
+        return -1;
+    }
+    const struct lg_finding *f = o->finding >= 0 ? &m->findings[o->finding] : NULL;
+    enum lg_viz_kind kind = o->kind;
+    if (kind == LG_VIZ_AUTO) {
+        if (f)
+            kind = lg_viz_is_hang_kind(f->kind) && m->waitfor ? LG_VIZ_WAIT_FOR : LG_VIZ_LOCK_ORDER;
+        else
+            kind = m->hung && m->waitfor ? LG_VIZ_WAIT_FOR : LG_VIZ_LOCK_ORDER;
+    }
+    if (kind == LG_VIZ_WAIT_FOR && !m->waitfor) {
+        *err = "no wait-for graph: the run did not hang (draw the lock-order graph instead)";
+        return -1;
+    }
+
+    b.lock_node = calloc((size_t)m->nlocks + 1, sizeof *b.lock_node);
+    b.thread_node = calloc((size_t)m->nthreads + 1, sizeof *b.thread_node);
+    b.proc_cluster = calloc((size_t)m->nprocs + 1, sizeof *b.proc_cluster);
+    if (!b.lock_node || !b.thread_node || !b.proc_cluster) {
+        b.err = "out of memory";
+        goto out;
+    }
+    b.g = agopen((char *)(name ? name : "lockgraph"), Agdirected, NULL);
+    if (!b.g) {
+        b.err = "graphviz: cannot create a graph";
+        goto out;
+    }
+    if (graph_defaults(&b))
+        goto out;
+    enum legend leg;
+    if (kind == LG_VIZ_WAIT_FOR) {
+        leg = LEG_WAITFOR;
+        if (build_waitfor(&b))
+            goto out;
+    } else if (f && !is_cycle(m, f)) {
+        leg = LEG_FINDING;
+        if (build_finding(&b, o->finding))
+            goto out;
+    } else {
+        leg = LEG_ORDER;
+        if (build_lock_order(&b, o->finding, o->all != 0))
+            goto out;
+    }
+    if (add_legend(&b, leg))
+        goto out;
+    *out = b.g;
+    b.g = NULL;
+    rc = 0;
+out:
+    if (b.g)
+        agclose(b.g);
+    free(b.lock_node);
+    free(b.thread_node);
+    free(b.proc_cluster);
+    if (rc)
+        *err = b.err ? b.err : "graphviz: cannot build the graph";
+    return rc;
+}
