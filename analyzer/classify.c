@@ -236,8 +236,14 @@ void lg_cycle_classify(const struct lg_model *m, const struct lg_cycle *c, long 
                     cls->edge = i;
         break;
     case LG_CYCLE_SINGLE_THREAD:
+        /* thread_a: a thread that made two edges; thread_b: another one. */
         cls->thread_a = m->edges[c->edges[0]].w[s.pick[0]].thread;
-        for (int i = 1; i < c->n; i++) {
+        for (int i = 0; i < c->n; i++)
+            for (int j = i + 1; j < c->n; j++)
+                if (m->edges[c->edges[i]].w[s.pick[i]].thread ==
+                    m->edges[c->edges[j]].w[s.pick[j]].thread)
+                    cls->thread_a = m->edges[c->edges[i]].w[s.pick[i]].thread;
+        for (int i = 0; i < c->n; i++) {
             int t = m->edges[c->edges[i]].w[s.pick[i]].thread;
             if (t != cls->thread_a)
                 cls->thread_b = t;

@@ -189,6 +189,7 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
 
     int closing = 0;
     uint64_t latest = 0;
+    f->nsteps = c->n;
     for (int i = 0; i < c->n; i++) {
         const struct lg_edge *e = &m->edges[c->edges[i]];
         const struct lg_witness *w = &e->w[cls->chosen[i]];
@@ -266,8 +267,12 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
         break;
     case LG_CYCLE_SINGLE_THREAD:
         f->message = fmt(m, "lock-order cycle %s (single thread)", text);
-        f->reason = fmt(m, "single thread: only %s took these locks in conflicting orders; "
-                        "another thread doing the same would deadlock", tname(m, cls->thread_a));
+        if (cls->thread_b < 0)
+            f->reason = fmt(m, "single thread: only %s took these locks in conflicting orders; "
+                            "another thread doing the same would deadlock", tname(m, cls->thread_a));
+        else
+            f->reason = fmt(m, "single thread: %s made more than one edge of this cycle and "
+                            "cannot wait at two of them at once", tname(m, cls->thread_a));
         break;
     case LG_CYCLE_NO_OVERLAP:
         f->message = fmt(m, "lock-order cycle %s (threads never overlap)", text);

@@ -488,7 +488,10 @@ static int finding_jbd(struct lg_model *m, const struct hang *H)
         return -ENOMEM;
     char fill[256] = "";
     if (p->r.queued >= 0 && p->r.capacity > 0) {
-        const char *full = p->r.queued >= p->r.capacity ? ", pipe full" : "";
+        /* The writer is blocked in write(): the kernel found no room, so the
+         * pipe is full even when a partly used page keeps FIONREAD below
+         * its capacity. */
+        const char *full = ", pipe full";
         if (p->r.requested > 0)
             snprintf(fill, sizeof fill, ", %lld of %lld bytes sent%s", (long long)p->r.queued,
                      (long long)p->r.requested, full);
