@@ -218,8 +218,9 @@ static void order_label(struct lg_sb *l, const struct lg_model *m, const struct 
         lg_sb_printf(l, " @ %s:%d", lg_viz_basename(at->file), at->line);
     else if (at && at->function)
         lg_sb_printf(l, " in %s()", at->function);
-    if (e && e->nw > 1)
-        lg_sb_printf(l, "\n(+%d more)", e->nw - 1);
+    int seen = e ? (e->nw_seen > e->nw ? e->nw_seen : e->nw) : 0;
+    if (seen > 1)
+        lg_sb_printf(l, "\n(+%d more)", seen - 1);
 }
 
 static int find_edge(const struct lg_model *m, int from, int to)
@@ -444,6 +445,29 @@ out:
     return rc;
 }
 
+static bool starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* "holds" or "waits for", then the label the analyzer gave the edge (the
+ * call and its source line), unless that label already says what the
+ * edge is ("holds", "ends with"). */
+static void wf_edge_label(struct lg_sb *l, const struct lg_wf_edge *e)
+{
+    const char *label = e->label ? e->label : "";
+    const char *verb = e->kind == LG_WF_HOLDS ? "holds" : "waits for";
+    bool says_it = e->kind == LG_WF_HOLDS ? starts_with(label, "holds")
+                                          : starts_with(label, "waits") || starts_with(label, "ends with");
+    if (says_it) {
+        lg_sb_puts(l, label);
+        return;
+    }
+    lg_sb_puts(l, verb);
+    if (*label)
+        lg_sb_printf(l, "\n%s", label);
+}
+
 /* The wait-for graph recorded at the hang, as the supervisor saw it. */
 static int build_waitfor(struct builder *b)
 {
@@ -459,7 +483,10 @@ static int build_waitfor(struct builder *b)
     for (int i = 0; i < wf->nnodes; i++) {
         const struct lg_wf_node *w = &wf->nodes[i];
         const char *label = w->label && *w->label ? w->label : "?";
-        Agraph_t *sub = w->kind == LG_WF_THREAD ? proc_cluster(b, w->process) : b->g;
+        /* A process waited for is drawn inside its own process's box,
+         * beside its threads. */
+        Agraph_t *sub = w->kind == LG_WF_THREAD || w->kind == LG_WF_PROCESS
+                        ? proc_cluster(b, w->process) : b->g;
         Agnode_t *n = sub ? new_node(b, sub, label) : NULL;
         if (!n || set_label(b, n, label))
             goto out;
@@ -496,9 +523,7 @@ static int build_waitfor(struct builder *b)
         if (e->from < 0 || e->from >= wf->nnodes || e->to < 0 || e->to >= wf->nnodes)
             continue;
         l.len = 0;
-        lg_sb_puts(&l, e->kind == LG_WF_HOLDS ? "holds" : "waits for");
-        if (e->label && *e->label)
-            lg_sb_printf(&l, "\n%s", e->label);
+        wf_edge_label(&l, e);
         if (l.failed) {
             b->err = "out of memory";
             goto out;

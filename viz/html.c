@@ -126,7 +126,9 @@ static void lock_name(struct lg_sb *b, const struct lg_model *m, int lock)
 /* The cycle or chain told step by step: who holds what, and wants what. */
 static void steps_html(struct lg_sb *b, const struct lg_model *m, const struct lg_finding *f)
 {
-    if (f->nsteps < 1)
+    /* A hang's steps name what each thread waits for, not what it holds:
+     * its details lines tell that chain already. */
+    if (f->nsteps < 1 || lg_viz_is_hang_kind(f->kind))
         return;
     bool cycle = f->nsteps > 1;
     lg_sb_puts(b, "<h3>Scenario</h3><ol class=\"steps\">");

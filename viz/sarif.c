@@ -195,8 +195,9 @@ static void code_flows(struct sarif *s, const struct lg_finding *f)
     char l1[32], l2[32];
     int order = 0;
     lg_sb_puts(b, ",\"codeFlows\":[{\"message\":{\"text\":");
-    jstr(b, f->nsteps > 1 ? "the cycle: each thread holds one lock and wants the next"
-                          : "what each thread holds");
+    jstr(b, lg_viz_is_hang_kind(f->kind) ? "what each blocked thread waits for"
+            : f->nsteps > 1 ? "the cycle: each thread holds one lock and wants the next"
+                            : "what each thread holds");
     lg_sb_puts(b, "},\"threadFlows\":[");
     bool first_flow = true;
     for (int i = 0; i < f->nsteps; i++) {
@@ -223,6 +224,22 @@ static void code_flows(struct sarif *s, const struct lg_finding *f)
             if (st->edge >= 0 && st->edge < m->nedges && st->witness >= 0 &&
                 st->witness < m->edges[st->edge].nw)
                 w = &m->edges[st->edge].w[st->witness];
+            if (lg_viz_is_hang_kind(f->kind)) {
+                /* At a hang a step names what its thread waits for. When
+                 * there is one stack per step, it is that thread's. */
+                const struct lg_loc *at = f->nstacks == f->nsteps ? lg_viz_user_frame(f->stacks[j]) : NULL;
+                msg.len = 0;
+                if (st->lock >= 0)
+                    lg_sb_printf(&msg, "waits for %s", lock_label(m, st->lock, l1, sizeof l1));
+                else
+                    lg_sb_puts(&msg, "waits for the next thread of the chain");
+                lg_sb_puts(b, first_loc ? "{" : ",{");
+                first_loc = false;
+                lg_sb_puts(b, "\"location\":");
+                location(s, at, -1, msg.s);
+                lg_sb_printf(b, ",\"executionOrder\":%d,\"importance\":\"essential\"}", order++);
+                continue;
+            }
             const char *held = lock_label(m, st->lock, l1, sizeof l1);
             msg.len = 0;
             lg_sb_printf(&msg, "holds %s", held);

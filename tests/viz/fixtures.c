@@ -356,16 +356,16 @@ struct lg_model *fx_hang(void)
     int n_main0 = fx_wf_node(m, LG_WF_THREAD, "main (tid 4711)", p0, true);
     int n_feed = fx_wf_node(m, LG_WF_THREAD, "T2 feeder (tid 4713)", p0, false);
     int n_main1 = fx_wf_node(m, LG_WF_THREAD, "main (tid 4712)", p1, true);
-    int n_child = fx_wf_node(m, LG_WF_PROCESS, "process 4712", -1, true);
+    int n_child = fx_wf_node(m, LG_WF_PROCESS, "process 4712", p1, true);
     int n_pipe = fx_wf_node(m, LG_WF_PIPE, "pipe 81234 (full)", -1, true);
     int n_lock = fx_wf_node(m, LG_WF_LOCK, "queue._rlock", -1, false);
     m->waitfor->nodes[n_lock].ref = q;
     fx_wf_edge(m, n_main0, n_child, LG_WF_WAITS_FOR, "bigput.py:21 p.join()", true);
     fx_wf_edge(m, n_main1, n_pipe, LG_WF_WAITS_FOR, "bigput.py:9 q.put(big)", true);
     fx_wf_edge(m, n_pipe, n_main0, LG_WF_HOLDS, "read end, bigput.py:18", true);
-    fx_wf_edge(m, n_child, n_main1, LG_WF_HOLDS, "its only thread", true);
+    fx_wf_edge(m, n_child, n_main1, LG_WF_WAITS_FOR, "ends with", true);
     fx_wf_edge(m, n_feed, n_lock, LG_WF_WAITS_FOR, "queues.py:239", false);
-    fx_wf_edge(m, n_lock, n_main1, LG_WF_HOLDS, "queues.py:94", false);
+    fx_wf_edge(m, n_lock, n_main1, LG_WF_HOLDS, "holds", false);
     m->hung = true;
     int fi = fx_finding(m, LG_FK_JOIN_BEFORE_DRAIN, LG_SEV_ERROR,
                         "join before drain: main joins process 4712, which waits to write into a "

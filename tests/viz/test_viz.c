@@ -227,6 +227,8 @@ Test(viz, wait_for_graph_groups_threads_by_process_and_reddens_the_cycle)
     cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 4, "the chain is red");
     cr_expect(strstr(svg, "bigput.py:21 p.join()"), "every edge is labelled");
     cr_expect(strstr(svg, ">waits for</text>") && strstr(svg, ">holds</text>"));
+    cr_expect(strstr(svg, ">ends with</text>"), "a label that says what the edge is stays alone");
+    cr_expect_eq(count(svg, ">holds</text>"), 2, "no \"holds holds\"");
     free(svg);
 
     struct lg_viz_opts lo = {LG_VIZ_LOCK_ORDER, -1, 1};
