@@ -62,20 +62,27 @@ static int thread_of(const struct lg_model *m, int proc, int tid)
     return -1;
 }
 
+/* The model lock behind a lock node: by its trace id in the owner's
+ * trace when known (addresses are reused: CPython recycles semaphores),
+ * by shared identity, else the newest lock at that address. */
 static int lock_of(const struct lg_model *m, const struct lg_rec_wf_node *r)
 {
     const struct lg_model_priv *p = m->priv;
+    int by_addr = -1;
     for (int i = 0; i < m->nlocks; i++) {
         const struct lg_lock *lk = &m->locks[i];
+        int fp = p->lockx ? p->lockx[i].first_proc : lk->process;
+        bool pid_ok = r->pid == 0 || (fp >= 0 && m->procs[fp].pid == r->pid) ||
+                      (lk->process >= 0 && m->procs[lk->process].pid == r->pid);
+        if (r->lock_id && p->lockx && p->lockx[i].trace_id == r->lock_id && pid_ok && r->pid != 0)
+            return i;
         if (r->pid == 0 && r->ino && p->lockx && p->lockx[i].ino == r->ino && p->lockx[i].dev == r->dev &&
             p->lockx[i].offset == r->off)
             return i;
-        if (lk->addr != r->addr || !r->addr)
-            continue;
-        if (r->pid == 0 || lk->process < 0 || m->procs[lk->process].pid == r->pid)
-            return i;
+        if (r->addr && lk->addr == r->addr && pid_ok)
+            by_addr = i;
     }
-    return -1;
+    return by_addr;
 }
 
 /* The stack stack_id of trace-<pid>-<exec_seq>.lgt, as the model holds it
