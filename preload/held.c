@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * held.c — the per-thread held-lock stack: push on acquisition, pop on
+ * release (from anywhere in the stack), lazy removal of semaphores that
+ * another thread released, and HELD_AT records at an end.
+ */
+#include <string.h>
+
+#include "lg_shim.h"
+
+#define LG_PREFIX_SEED 0x6a09e667f3bcc909ull
+
+static inline uint64_t lg_mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static inline uint64_t lg_prefix_below(struct lg_thread *t, uint32_t i)
+{
+    return i ? t->held[i - 1].prefix : LG_PREFIX_SEED;
+}
+
+static inline int lg_kind_is_sem(int kind) { return kind == LG_LOCK_SEM || kind == LG_LOCK_NAMED_SEM; }
+
+struct lg_held_ent *lg_held_find(struct lg_thread *t, const void *addr)
+{
+    /* Most releases are of the most recent acquisition: scan from the top. */
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (t->held[i].addr == (uintptr_t)addr)
+            return &t->held[i];
+    return NULL;
+}
+
+void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
+{
+    uint32_t i = (uint32_t)(h - t->held);
+    if (lg_kind_is_sem(h->kind) && t->nsem_held)
+        t->nsem_held--;
+    t->nheld--;
+    if (i == t->nheld)
+        return;
+    memmove(&t->held[i], &t->held[i + 1], sizeof(t->held[0]) * (t->nheld - i));
+    for (uint32_t k = i; k < t->nheld; k++)
+        t->held[k].prefix = lg_mix(lg_prefix_below(t, k), t->held[k].lock_id * 2 + t->held[k].mode);
+}
+
+/* Semaphores are owned by their last acquirer; a post by another thread
+ * released ours. Also drops entries whose lock was destroyed and re-made.
+ * Cheap when no semaphore is held (the common C case). */
+void lg_held_drop_stale(struct lg_thread *t)
+{
+    for (uint32_t i = t->nheld; i-- > 0;) {
+        struct lg_held_ent *h = &t->held[i];
+        struct lg_lock *l = h->lock;
+        int stale = atomic_load_explicit(&l->lock_id, memory_order_relaxed) != h->lock_id || l->gen != h->gen;
+        if (!stale && lg_kind_is_sem(h->kind))
+            stale = atomic_load_explicit(&l->owner, memory_order_relaxed) != t->tid;
+        if (stale)
+            lg_held_remove(t, h);
+    }
+}
+
+static void lg_held_drop_stale_sems(struct lg_thread *t)
+{
+    for (uint32_t i = t->nheld; i-- > 0;) {
+        struct lg_held_ent *h = &t->held[i];
+        if (!lg_kind_is_sem(h->kind))
+            continue;
+        struct lg_lock *l = h->lock;
+        if (atomic_load_explicit(&l->owner, memory_order_relaxed) != t->tid ||
+            atomic_load_explicit(&l->lock_id, memory_order_relaxed) != h->lock_id)
+            lg_held_remove(t, h);
+    }
+}
+
+/* Dependency cache probe: 1 on a hit (count bumped, stack filled in). */
+static inline struct lg_depcache_ent *lg_cache_probe(struct lg_thread *t, uint64_t key, int *hit)
+{
+    uint32_t idx = (uint32_t)key & (LG_DEPCACHE_SIZE - 1);
+    struct lg_depcache_ent *victim = NULL;
+    for (int p = 0; p < 8; p++, idx = (idx + 1) & (LG_DEPCACHE_SIZE - 1)) {
+        struct lg_depcache_ent *e = &t->cache[idx];
+        if (e->gen != t->cache_gen) {
+            if (!victim)
+                victim = e;
+            break;
+        }
+        if (e->key == key) {
+            *hit = 1;
+            return e;
+        }
+    }
+    *hit = 0;
+    /* Full neighbourhood: evict the home slot. A later repeat of the
+     * evicted dependency writes a second DEP record; nothing is lost. */
+    return victim ? victim : &t->cache[(uint32_t)key & (LG_DEPCACHE_SIZE - 1)];
+}
+
+/* Contract: called after a successful acquisition, guard set. Pushes the
+ * lock; if other locks are held and (held set, lock, mode, flags) is new
+ * for this thread, writes a DEP record (stack captured only then);
+ * otherwise bumps the existing record's count in place. */
+void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int mode, int flags, uint64_t pc,
+                 struct lg_stackent *known_stack)
+{
+    if (LG_UNLIKELY(t->overflowed || !l))
+        return;
+    if (LG_UNLIKELY(t->nsem_held))
+        lg_held_drop_stale_sems(t);
+    int kind = l->kind;
+    if (kind == LG_LOCK_MUTEX && (l->subtype & LG_MUTEX_TYPE_MASK) == LG_MUTEX_RECURSIVE) {
+        struct lg_held_ent *r = lg_held_find(t, addr);
+        if (r && !r->cond_waiting) {
+            r->recursion++;   /* a recursive relock orders nothing new */
+            return;
+        }
+    }
+    uint32_t n = t->nheld;
+    if (LG_UNLIKELY(n == LG_MAX_HELD)) {
+        t->overflowed = 1;
+        lg_say("a thread holds more than 1024 locks; its locks are no longer tracked");
+        return;
+    }
+    uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
+    struct lg_held_ent *h = &t->held[n];
+    h->addr = (uintptr_t)addr;
+    h->lock = l;
+    h->lock_id = id;
+    h->pc = pc;
+    h->gen = l->gen;
+    h->mode = (uint16_t)mode;
+    h->flags = (uint16_t)flags;
+    h->kind = (uint16_t)kind;
+    h->recursion = 0;
+    h->cond_waiting = 0;
+    h->stack = known_stack;
+    uint64_t below = lg_prefix_below(t, n);
+    h->prefix = lg_mix(below, id * 2 + (uint64_t)mode);
+    t->nheld = n + 1;
+    /* The owner store is a plain store to a line that the lock's other
+     * users touch anyway; no read-modify-write. Readers do not own. */
+    if (mode == LG_MODE_WRITE)
+        atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
+    if (lg_kind_is_sem(kind))
+        t->nsem_held++;
+
+    if (n == 0) {
+        /* Nothing held: nothing to record. In a Python process the pc is
+         * inside the interpreter, so keep the acquisition's stack (once per
+         * thread, lock and pc) for later DEP/HELD_AT records to cite. */
+        if (!lg_g.py || known_stack)
+            return;
+    }
+    uint64_t key = n ? lg_mix(below, id * 8 + (uint64_t)mode * 4 + (uint64_t)flags) ^ 0x5851f42d4c957f2dull
+                     : lg_mix(lg_mix(0x2545f4914f6cdd1dull, id), pc);
+    int hit;
+    struct lg_depcache_ent *e = lg_cache_probe(t, key, &hit);
+    if (LG_LIKELY(hit)) {
+        if (e->count && *e->count != UINT32_MAX)
+            (*e->count)++;   /* only this thread writes its DEP records */
+        if (!h->stack)
+            h->stack = e->stack;
+        return;
+    }
+    e->key = key;
+    e->gen = t->cache_gen;
+    e->count = NULL;
+    e->stack = NULL;
+    if (n == 0) {
+        e->stack = h->stack = lg_stack_capture(t, 0);
+        return;
+    }
+    e->count = lg_dep_record(t, h);
+    e->stack = h->stack;
+}
+
+/* Contract: called before the real release, guard set. Pops the lock if
+ * this thread holds it (1); otherwise records unlock-unlocked or
+ * unlock-not-owner (0). Semaphores: a post by a non-owner is a release. */
+int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
+{
+    struct lg_held_ent *h = lg_held_find(t, addr);
+    if (LG_LIKELY(h != NULL)) {
+        if (h->recursion && !h->cond_waiting) {
+            h->recursion--;
+            return 1;
+        }
+        struct lg_lock *l = h->lock;
+        if (h->mode == LG_MODE_WRITE && atomic_load_explicit(&l->owner, memory_order_relaxed) == t->tid)
+            atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
+        lg_held_remove(t, h);
+        return 1;
+    }
+    if (t->overflowed)
+        return 0;
+    struct lg_lock *l = lg_lock_find(addr);
+    if (!l || !atomic_load(&l->lock_id))
+        return 0;   /* never seen: maybe taken before the shim was active */
+    int owner = atomic_load_explicit(&l->owner, memory_order_relaxed);
+    if (lg_kind_is_sem(kind)) {
+        if (atomic_load(&l->flags) & LG_LE_LOCK_SEM)
+            atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
+        return 0;
+    }
+    if (kind == LG_LOCK_MUTEX) {
+        /* glibc keeps the owner tid in the mutex itself; trust it over
+         * ours (a lock taken before we were active, a pshared owner). */
+        owner = ((const pthread_mutex_t *)addr)->__data.__owner;
+    } else if (kind == LG_LOCK_RWLOCK) {
+        int w = ((const pthread_rwlock_t *)addr)->__data.__cur_writer;
+        unsigned readers = ((const pthread_rwlock_t *)addr)->__data.__readers >> 3;
+        if (!w && readers)
+            return 0;   /* read-held by someone: we cannot tell whose */
+        owner = w;
+    }
+    if (owner == 0)
+        lg_misuse(t, LG_MISUSE_UNLOCK_UNLOCKED, l, pc, 0, 0, 0);
+    else if (owner != t->tid)
+        lg_misuse(t, LG_MISUSE_UNLOCK_NOT_OWNER, l, pc, (uint64_t)owner, 0, 0);
+    return 0;
+}
+
+uint32_t lg_held_report(struct lg_thread *t, int how)
+{
+    uint32_t n = t->nheld > LG_MAX_HELD ? LG_MAX_HELD : t->nheld;
+    for (uint32_t i = 0; i < n; i++) {
+        struct lg_held_ent *h = &t->held[i];
+        if (!h->lock)
+            continue;
+        uint64_t id = lg_lock_announce(h->lock);
+        uint32_t sid = lg_stack_id(h->stack);
+        struct lg_rec_hdr *hd;
+        struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
+        if (!r)
+            break;
+        r->lock_id = id ? id : h->lock_id;
+        r->pc = h->pc;
+        r->stack_id = sid;
+        r->mode = h->mode;
+        r->how = (uint16_t)how;
+        r->holder_tid = t->tid;
+        lg_rec_commit(hd, LG_REC_HELD_AT, 0);
+    }
+    return n;
+}
+
+/* Contract: guard set; the lock at addr is about to be destroyed while
+ * locked. MISUSE(destroy-locked) and a HELD_AT(how=DESTROY) for the
+ * holder; if that is this thread, the lock leaves its held stack. */
+void lg_destroy_locked(struct lg_thread *t, struct lg_lock *l, const void *addr, int owner, uint64_t pc)
+{
+    lg_misuse(t, LG_MISUSE_DESTROY_LOCKED, l, pc, (uint64_t)owner, 0, 0);
+    struct lg_held_ent *h = lg_held_find(t, addr);
+    struct lg_rec_hdr *hd;
+    uint64_t id = lg_lock_announce(l);
+    uint32_t sid = h ? lg_stack_id(h->stack) : 0;
+    struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
+    if (r) {
+        r->lock_id = id;
+        r->pc = h ? h->pc : 0;
+        r->stack_id = sid;
+        r->mode = h ? h->mode : LG_MODE_WRITE;
+        r->how = LG_END_DESTROY;
+        r->holder_tid = h ? t->tid : owner;
+        lg_rec_commit(hd, LG_REC_HELD_AT, 0);
+    }
+    if (h)
+        lg_held_remove(t, h);
+}

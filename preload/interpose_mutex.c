@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * interpose_mutex.c — pthread_mutex_* and pthread_spin_* wrappers: guard,
+ * real call, record. An acquisition tries the non-blocking form first;
+ * only when that fails is the thread table told the thread may block.
+ */
+#include <pthread.h>
+
+#include "lg_shim.h"
+
+/* glibc keeps the mutex type in __kind: the low two bits are the type,
+ * 16 marks robust, 128 process-shared (nptl/pthreadP.h). Reading it
+ * costs nothing and covers statically initialised mutexes too. */
+static inline int lg_mutex_subtype(const pthread_mutex_t *m)
+{
+    int k = m->__data.__kind;
+    int st = k & LG_MUTEX_TYPE_MASK;
+    if (k & 16)
+        st |= LG_LOCK_ROBUST;
+    if (k & 128)
+        st |= LG_LOCK_PSHARED;
+    return st;
+}
+
+LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
+{
+    struct lg_thread *t = lg_is_gil(m) ? NULL : lg_enter();
+    if (!t)
+        return LG_REAL(pthread_mutex_init)(m, attr);
+    lg_leave(t);
+    int r = LG_REAL(pthread_mutex_init)(m, attr);
+    if (r == 0) {
+        lg_reenter(t);
+        int st = lg_mutex_subtype(m);
+        lg_lock_init(t, m, LG_LOCK_MUTEX, st, 0, (st & LG_LOCK_PSHARED) ? lg_shared_identity(m, NULL) : NULL);
+        lg_leave(t);
+    }
+    return r;
+}
+
+LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg_is_gil(m) ? NULL : lg_enter();
+    if (!t)
+        return LG_REAL(pthread_mutex_destroy)(m);
+    uint64_t pc = LG_RET_PC();
+    struct lg_lock *l = lg_lock_find(m);
+    int owner = m->__data.__owner;
+    if (l && atomic_load(&l->lock_id) && (owner || m->__data.__lock))
+        lg_destroy_locked(t, l, m, owner, pc);
+    lg_leave(t);
+    int r = LG_REAL(pthread_mutex_destroy)(m);
+    if (r == 0 && l) {
+        lg_reenter(t);
+        lg_lock_destroy(t, l);
+        lg_leave(t);
+    }
+    return r;
+}
+
+/* Slow path of every blocking mutex acquisition: the non-blocking attempt
+ * failed. Self-deadlock is recorded BEFORE the real call (a normal mutex
+ * relocked by its owner never returns). */
+static int lg_mutex_block(struct lg_thread *t, pthread_mutex_t *m, int how, clockid_t clk,
+                          const struct timespec *abstime, uint64_t pc)
+{
+    lg_reenter(t);
+    struct lg_lock *l = lg_lock_live(t, m, LG_LOCK_MUTEX, lg_mutex_subtype(m));
+    int st = lg_mutex_subtype(m) & LG_MUTEX_TYPE_MASK;
+    if (m->__data.__owner == t->tid && st != LG_MUTEX_RECURSIVE)
+        lg_misuse(t, LG_MISUSE_SELF_DEADLOCK, l, pc, (uint64_t)t->tid, 0, st == LG_MUTEX_ERRORCHECK ? EDEADLK : 0);
+    struct lg_publish p = {.op = LG_BLOCK_MUTEX, .flags = how ? LG_TT_TIMED : 0, .lock = l, .addr = m};
+    lg_tt_publish(t, &p);
+    lg_leave(t);
+    int r;
+    if (how == 0)
+        r = LG_REAL(pthread_mutex_lock)(m);
+    else if (how == 1)
+        r = LG_REAL(pthread_mutex_timedlock)(m, abstime);
+    else
+        r = LG_REAL(pthread_mutex_clocklock)(m, clk, abstime);
+    lg_reenter(t);
+    lg_tt_done(t);
+    lg_leave(t);
+    return r;
+}
+
+/* After the real call returned r: record the acquisition (guard off on
+ * entry and exit). EOWNERDEAD (robust) also means "you own it now". */
+static inline void lg_mutex_got(struct lg_thread *t, pthread_mutex_t *m, int r, int flags, uint64_t pc)
+{
+    if (LG_LIKELY(r == 0) || r == EOWNERDEAD) {
+        lg_reenter(t);
+        struct lg_lock *l = lg_lock_live(t, m, LG_LOCK_MUTEX, lg_mutex_subtype(m));
+        lg_acquired(t, l, m, LG_MODE_WRITE, flags, pc, NULL);
+        lg_leave(t);
+    }
+}
+
+LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    /* The GIL's mutexes are filtered before anything else: CPython takes
+     * them thousands of times a second and they order nothing. */
+    if (LG_UNLIKELY(lg_is_gil(m)))
+        return LG_REAL(pthread_mutex_lock)(m);
+    struct lg_thread *t = lg_enter();
+    if (LG_UNLIKELY(!t))
+        return LG_REAL(pthread_mutex_lock)(m);
+    lg_leave(t);   /* never hold the guard across a call that may block */
+    uint64_t pc = LG_RET_PC();
+    int r = LG_REAL(pthread_mutex_trylock)(m);
+    if (LG_UNLIKELY(r == EBUSY))
+        r = lg_mutex_block(t, m, 0, 0, NULL, pc);
+    lg_mutex_got(t, m, r, 0, pc);
+    return r;
+}
+
+LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    if (LG_UNLIKELY(lg_is_gil(m)))
+        return LG_REAL(pthread_mutex_trylock)(m);
+    struct lg_thread *t = lg_enter();
+    if (LG_UNLIKELY(!t))
+        return LG_REAL(pthread_mutex_trylock)(m);
+    lg_leave(t);
+    int r = LG_REAL(pthread_mutex_trylock)(m);
+    lg_mutex_got(t, m, r, LG_ACQ_TRY, LG_RET_PC());
+    return r;
+}
+
+LG_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+    struct lg_thread *t = lg_is_gil(m) ? NULL : lg_enter();
+    if (!t)
+        return LG_REAL(pthread_mutex_timedlock)(m, abstime);
+    lg_leave(t);
+    uint64_t pc = LG_RET_PC();
+    int r = LG_REAL(pthread_mutex_trylock)(m);
+    if (r == EBUSY)
+        r = lg_mutex_block(t, m, 1, 0, abstime, pc);
+    lg_mutex_got(t, m, r, LG_ACQ_TIMED, pc);
+    return r;
+}
+
+LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abstime)
+{
+    struct lg_thread *t = lg_is_gil(m) ? NULL : lg_enter();
+    if (!t)
+        return LG_REAL(pthread_mutex_clocklock)(m, clk, abstime);
+    lg_leave(t);
+    uint64_t pc = LG_RET_PC();
+    int r = LG_REAL(pthread_mutex_trylock)(m);
+    if (r == EBUSY)
+        r = lg_mutex_block(t, m, 2, clk, abstime, pc);
+    lg_mutex_got(t, m, r, LG_ACQ_TIMED, pc);
+    return r;
+}
+
+LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    if (LG_UNLIKELY(lg_is_gil(m)))
+        return LG_REAL(pthread_mutex_unlock)(m);
+    struct lg_thread *t = lg_enter();
+    if (LG_UNLIKELY(!t))
+        return LG_REAL(pthread_mutex_unlock)(m);
+    /* Bookkeeping before the real unlock: afterwards another thread may
+     * already own it, and our owner store would clobber theirs. */
+    lg_released(t, m, LG_LOCK_MUTEX, LG_RET_PC());
+    lg_leave(t);
+    return LG_REAL(pthread_mutex_unlock)(m);
+}
+
+/* ---- spinlocks --------------------------------------------------------- */
+
+LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
+{
+    struct lg_thread *t = lg_enter();
+    if (!t)
+        return LG_REAL(pthread_spin_init)(s, pshared);
+    lg_leave(t);
+    int r = LG_REAL(pthread_spin_init)(s, pshared);
+    if (r == 0) {
+        lg_reenter(t);
+        int shared = pshared == PTHREAD_PROCESS_SHARED;
+        lg_lock_init(t, (const void *)s, LG_LOCK_SPIN, shared ? LG_LOCK_PSHARED : 0, 0,
+                     shared ? lg_shared_identity((const void *)s, NULL) : NULL);
+        lg_leave(t);
+    }
+    return r;
+}
+
+LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_enter();
+    if (!t)
+        return LG_REAL(pthread_spin_destroy)(s);
+    struct lg_lock *l = lg_lock_find((const void *)s);
+    if (l && atomic_load(&l->lock_id) && *(volatile int *)s != 0)
+        lg_destroy_locked(t, l, (const void *)s, atomic_load(&l->owner), LG_RET_PC());
+    lg_leave(t);
+    int r = LG_REAL(pthread_spin_destroy)(s);
+    if (r == 0 && l) {
+        lg_reenter(t);
+        lg_lock_destroy(t, l);
+        lg_leave(t);
+    }
+    return r;
+}
+
+static inline void lg_spin_got(struct lg_thread *t, pthread_spinlock_t *s, int flags, uint64_t pc)
+{
+    lg_reenter(t);
+    struct lg_lock *l = lg_lock_live(t, (const void *)s, LG_LOCK_SPIN, 0);
+    lg_acquired(t, l, (const void *)s, LG_MODE_WRITE, flags, pc, NULL);
+    lg_leave(t);
+}
+
+LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_enter();
+    if (!t)
+        return LG_REAL(pthread_spin_lock)(s);
+    lg_leave(t);
+    uint64_t pc = LG_RET_PC();
+    int r = LG_REAL(pthread_spin_trylock)(s);
+    if (r == EBUSY) {
+        lg_reenter(t);
+        struct lg_lock *l = lg_lock_live(t, (const void *)s, LG_LOCK_SPIN, 0);
+        if (l && atomic_load(&l->owner) == t->tid)
+            lg_misuse(t, LG_MISUSE_SELF_DEADLOCK, l, pc, (uint64_t)t->tid, 0, 0);
+        struct lg_publish p = {.op = LG_BLOCK_SPIN, .lock = l, .addr = (const void *)s};
+        lg_tt_publish(t, &p);
+        lg_leave(t);
+        r = LG_REAL(pthread_spin_lock)(s);
+        lg_reenter(t);
+        lg_tt_done(t);
+        lg_leave(t);
+    }
+    if (r == 0)
+        lg_spin_got(t, s, 0, pc);
+    return r;
+}
+
+LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_enter();
+    if (!t)
+        return LG_REAL(pthread_spin_trylock)(s);
+    lg_leave(t);
+    int r = LG_REAL(pthread_spin_trylock)(s);
+    if (r == 0)
+        lg_spin_got(t, s, LG_ACQ_TRY, LG_RET_PC());
+    return r;
+}
+
+LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_enter();
+    if (!t)
+        return LG_REAL(pthread_spin_unlock)(s);
+    lg_released(t, (const void *)s, LG_LOCK_SPIN, LG_RET_PC());
+    lg_leave(t);
+    return LG_REAL(pthread_spin_unlock)(s);
+}

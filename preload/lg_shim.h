@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lg_shim.h — the shim's internal API, shared by the interpose_*.c wrappers
+ * and the bookkeeping modules (locktable, held, deps, stacks, trace writer,
+ * thread table). Nothing here is exported from liblockgraph.so.
+ *
+ * How a wrapper is written (see interpose_mutex.c for the model):
+ *
+ *     int pthread_foo(T *obj) {
+ *         struct lg_thread *t = lg_enter();        // NULL: pass straight through
+ *         if (!t) return LG_REAL(pthread_foo)(obj);
+ *         ... bookkeeping (guard is set) ...
+ *         lg_leave(t);                             // guard off before blocking
+ *         r = LG_REAL(pthread_foo)(obj);           // the real call, unguarded
+ *         lg_reenter(t); ... record ...; lg_leave(t);
+ *         return r;                                // errno preserved by enter/leave
+ *     }
+ *
+ * For another interposition module (pipes, flock: preload/interpose_io.c):
+ *  - real functions: add a line to LG_REALS in real.c (name, version) and
+ *    declare it with LG_REAL_DECL below; call through LG_REAL(name).
+ *  - guard: lg_enter()/lg_leave() around your own bookkeeping only.
+ *  - a blocking call: lg_tt_publish(t, &pub) just before, lg_tt_done(t)
+ *    right after (only when the call can really block; check fstat first).
+ *  - a stack: lg_stack_capture(t, 0) gives an interned stack (ids per trace
+ *    via lg_stack_id()), Python frames included when Python is active.
+ *  - a record: lg_rec_begin()/lg_rec_commit() (trace_writer.c).
+ */
+#ifndef LG_SHIM_H
+#define LG_SHIM_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../trace/lg_threadtable.h"
+#include "../trace/lg_trace.h"
+
+#define LG_HIDDEN __attribute__((visibility("hidden")))
+#define LG_EXPORT __attribute__((visibility("default")))
+#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define LG_TLS __attribute__((tls_model("initial-exec")))
+
+/* ---- real functions (real.c) -------------------------------------- */
+
+#include "real.h"
+
+/* ---- global state (shim.c) ----------------------------------------- */
+
+enum lg_state_v { LG_ST_UNINIT = 0, LG_ST_INITING = 1, LG_ST_ACTIVE = 2, LG_ST_OFF = 3 };
+
+struct lg_global {
+    _Atomic int state;          /* enum lg_state_v */
+    uintptr_t py_lo, py_hi;     /* _PyRuntime range: GIL mutexes/condvars live here */
+    int py;                     /* lg_py_init() said yes */
+    pid_t pid;                  /* pid the current trace belongs to */
+    uintptr_t self_lo, self_hi; /* our own text: frames here are cut from stacks */
+    uint16_t epoch;             /* trace generation of this process image (fork child: +1) */
+    int pthread_key_ok;
+};
+extern struct lg_global lg_g LG_HIDDEN;
+
+/* ---- per-thread state ---------------------------------------------- */
+
+#define LG_MAX_HELD 1024        /* ThreadSanitizer gives up at 64; the issue asks 1024 */
+#define LG_DEPCACHE_SIZE 16384  /* power of two; entries 24 bytes, touched lazily */
+#define LG_STACK_MAX 32         /* native frames kept per stack */
+#define LG_PY_MAX 24            /* Python frames kept per stack */
+
+struct lg_lock;
+struct lg_stackent;
+
+/* One lock this thread holds (held.c). */
+struct lg_held_ent {
+    uintptr_t addr;
+    struct lg_lock *lock;       /* its lock-table entry */
+    uint64_t lock_id;
+    uint64_t pc;                /* return address of the acquiring call */
+    uint64_t prefix;            /* hash of held[0..i], for the dependency cache */
+    struct lg_stackent *stack;  /* full stack of the acquisition, or NULL */
+    uint32_t gen;               /* lock generation at acquisition */
+    uint16_t mode, flags;       /* enum lg_acq_mode / lg_acq_flags */
+    uint16_t kind;              /* enum lg_lock_kind */
+    uint16_t recursion;         /* extra acquisitions of a recursive mutex */
+    uint16_t cond_waiting;      /* released inside a condition wait */
+    uint16_t pad;
+};
+
+struct lg_depcache_ent {
+    uint64_t key;               /* 0: empty */
+    uint32_t *count;            /* the DEP record's count field, in the trace mapping */
+    struct lg_stackent *stack;
+    uint32_t gen;               /* == thread->cache_gen, else empty */
+    uint32_t pad;
+};
+
+struct lg_thread {
+    struct lg_thread *next;     /* registry (never unlinked; blocks are reused) */
+    _Atomic int alive;          /* 1 while its thread lives; CAS 0->1 to reuse */
+    pid_t tid;
+    uint64_t pthread;           /* pthread_self() */
+    uint64_t create_seq;        /* which pthread_create made it (0: not seen) */
+    struct lg_tt_slot *slot;    /* thread-table slot, or NULL */
+    uint32_t cache_gen;
+    uint32_t nheld;             /* entries in held[] */
+    uint32_t nsem_held;         /* how many of them are semaphores (may be stale) */
+    int overflowed;             /* held stack overflowed: tracking stopped */
+    int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
+    /* CPython: location captured at a failed sem_trywait, reused by the
+     * blocking sem_wait that follows on the same semaphore (FACTS §4). */
+    uintptr_t py_pending_sem;
+    struct lg_stackent *py_pending_stack;
+    struct lg_held_ent held[LG_MAX_HELD];
+    struct lg_depcache_ent cache[LG_DEPCACHE_SIZE];
+};
+
+/* The per-thread pointer and the reentry guard, in initial-exec TLS: no
+ * __tls_get_addr call (it can malloc when the library is dlopen'ed) and
+ * only a few bytes of the static TLS surplus (FACTS §2). */
+extern __thread struct lg_thread *lg_tls_self LG_TLS LG_HIDDEN;
+extern __thread int lg_tls_guard LG_TLS LG_HIDDEN;
+#define LG_GUARD_DEAD 0x100     /* thread past its exit record: pass everything through */
+
+LG_HIDDEN struct lg_thread *lg_enter_slow(void);
+
+/* Enter the shim's bookkeeping. Returns NULL when the call must go
+ * straight to the real function: reentered (from libunwind, dlsym, a
+ * signal handler during bookkeeping), not active, or thread exiting. */
+static inline struct lg_thread *lg_enter(void)
+{
+    if (LG_UNLIKELY(lg_tls_guard))
+        return NULL;
+    struct lg_thread *t = lg_tls_self;
+    if (LG_UNLIKELY(!t))
+        return lg_enter_slow();
+    lg_tls_guard = 1;
+    return t;
+}
+static inline void lg_leave(struct lg_thread *t) { (void)t; lg_tls_guard = 0; }
+static inline void lg_reenter(struct lg_thread *t) { (void)t; lg_tls_guard = 1; }
+
+/* 1 when addr lies in the interpreter's runtime (the GIL's locks). */
+static inline int lg_is_gil(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    return a - lg_g.py_lo < lg_g.py_hi - lg_g.py_lo;
+}
+
+LG_HIDDEN pid_t lg_gettid(void);
+LG_HIDDEN uint64_t lg_now_ns(void);
+LG_HIDDEN void lg_say(const char *msg);          /* one line on stderr, raw write(2) */
+LG_HIDDEN void *lg_arena_alloc(size_t n);        /* zeroed, never freed, lock-free */
+LG_HIDDEN struct lg_thread *lg_thread_first(void);
+LG_HIDDEN struct lg_thread *lg_thread_by_pthread(uint64_t pthread);
+LG_HIDDEN void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stackent *st,
+                                      uint64_t routine);
+LG_HIDDEN void lg_thread_end(struct lg_thread *t, int how);  /* THREAD_EXIT + HELD_AT, frees slot */
+LG_HIDDEN void lg_proc_end(int how, int status);             /* PROC_EXIT + HELD_AT for all */
+LG_HIDDEN void lg_fork_prepare(void);
+LG_HIDDEN void lg_fork_parent(void);
+LG_HIDDEN void lg_fork_child(void);
+
+/* ---- lock table (locktable.c) -------------------------------------- */
+
+enum lg_lockent_flags {
+    LG_LE_BUSY = 1u << 16,      /* being (re)initialised: others wait */
+    LG_LE_LOCK_SEM = 1u << 17,  /* semaphore created with value 1: a lock */
+};
+
+/* One lock (or condvar, barrier) address: 64 bytes, in a global
+ * open-addressing table that is never shrunk. lock_id == 0 means "not
+ * live" (never seen, or destroyed): the next use or init gives it a new id. */
+struct lg_lock {
+    _Atomic uintptr_t addr;
+    _Atomic uint64_t lock_id;
+    _Atomic uint64_t aux;       /* condvar: lock id of the first mutex it was used with */
+    struct lg_sharedid *shared; /* backing object, for pshared/named locks */
+    struct lg_stackent *site;   /* init site (or first use) */
+    uint32_t gen;
+    uint16_t kind;              /* enum lg_lock_kind, or LG_KIND_COND/BARRIER */
+    uint16_t subtype;           /* enum lg_lock_subtype */
+    _Atomic int32_t owner;      /* tid of the last acquirer still holding it (write mode) */
+    int32_t sem_value;
+    _Atomic uint32_t flags;     /* LG_LOCKF_* (low bits), LG_LE_* */
+    _Atomic uint16_t announced; /* epoch whose trace has its LOCK_NEW */
+    uint16_t born;              /* epoch it was created in */
+};
+
+#define LG_KIND_COND 100        /* not lock kinds of the format: never announced */
+#define LG_KIND_BARRIER 101
+
+struct lg_sharedid {
+    uint64_t dev, ino, off;
+    char *name;                 /* sem_open name, or NULL */
+};
+
+LG_HIDDEN void lg_locktable_init(void);
+LG_HIDDEN struct lg_lock *lg_lock_find(const void *addr);  /* NULL if never seen */
+/* The live entry for addr, created on first use (site = current stack,
+ * LG_LOCKF_FIRST_USE). NULL if the table is full. */
+LG_HIDDEN struct lg_lock *lg_lock_get(struct lg_thread *t, const void *addr, int kind, int subtype);
+/* (Re)initialise: new id and generation, init site captured now. */
+LG_HIDDEN struct lg_lock *lg_lock_init(struct lg_thread *t, const void *addr, int kind, int subtype,
+                                       int sem_value, struct lg_sharedid *shared);
+/* Destroy: LOCK_DESTROY if announced, then not live. */
+LG_HIDDEN void lg_lock_destroy(struct lg_thread *t, struct lg_lock *l);
+/* The lock's id in the current trace, writing LOCK_NEW the first time. */
+LG_HIDDEN uint64_t lg_lock_announce(struct lg_lock *l);
+/* Backing object of the mapping that holds addr (reads /proc/self/maps
+ * with raw syscalls). Returns an arena copy, or NULL. */
+LG_HIDDEN struct lg_sharedid *lg_shared_identity(const void *addr, const char *name);
+
+static inline struct lg_lock *lg_lock_live(struct lg_thread *t, const void *addr, int kind, int subtype)
+{
+    struct lg_lock *l = lg_lock_find(addr);
+    if (LG_LIKELY(l && atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+        return l;
+    return lg_lock_get(t, addr, kind, subtype);
+}
+
+/* ---- held stack and dependencies (held.c, deps.c) ------------------ */
+
+/* After a successful acquisition: push, then record the dependency if the
+ * held set is not empty and this (held set, lock, mode, flags) is new. */
+LG_HIDDEN void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int mode,
+                           int flags, uint64_t pc, struct lg_stackent *known_stack);
+/* Before a release: pop; records misuse when this thread does not hold it.
+ * Returns 1 if it was held by this thread. */
+LG_HIDDEN int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc);
+LG_HIDDEN struct lg_held_ent *lg_held_find(struct lg_thread *t, const void *addr);
+LG_HIDDEN void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h);
+LG_HIDDEN void lg_held_drop_stale(struct lg_thread *t);
+LG_HIDDEN void lg_destroy_locked(struct lg_thread *t, struct lg_lock *l, const void *addr, int owner, uint64_t pc);
+/* Write HELD_AT records for t's held locks. */
+LG_HIDDEN uint32_t lg_held_report(struct lg_thread *t, int how);
+/* Write the DEP record for acq (the top of t's held stack) against the
+ * locks below it; fills acq->stack. Returns the record's count field. */
+LG_HIDDEN uint32_t *lg_dep_record(struct lg_thread *t, struct lg_held_ent *acq);
+
+/* MISUSE record, first time per (kind, lock, call site). */
+LG_HIDDEN void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint64_t pc,
+                         uint64_t other, int64_t extra, int err);
+
+/* ---- stacks (stacks.c) --------------------------------------------- */
+
+struct lg_stackent {
+    _Atomic uint64_t key;       /* hash of the frames; 0 free */
+    _Atomic uint64_t epoch_id;  /* (epoch << 32) | id in that epoch's trace; low 32 = ~0 while writing */
+    uint32_t nframes, npy;
+    uint64_t *pc;               /* arena copy */
+    uint8_t *py;                /* PYSTACK payload (arena), or NULL */
+    uint32_t py_len;
+    _Atomic uint32_t ready;     /* pc/py filled in */
+};
+
+/* Capture the caller's stack (our own frames cut), with Python frames
+ * when Python is active, and intern it. Guard must be set. NULL if the
+ * table is full or unwinding failed. */
+LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
+/* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
+LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
+LG_HIDDEN void lg_stacks_reset_for_child(void);
+LG_HIDDEN void lg_modules_scan(void);            /* MODULE records for objects not yet recorded */
+
+/* ---- trace writer (trace_writer.c) --------------------------------- */
+
+LG_HIDDEN int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid);
+/* Reserve a record of payload size n; returns the payload, zeroed, or NULL
+ * when not recording. Commit with lg_rec_commit (stores kind last). */
+LG_HIDDEN void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hdr);
+LG_HIDDEN void lg_rec_commit(struct lg_rec_hdr *hdr, int kind, int flags);
+LG_HIDDEN void lg_trace_finish(void);             /* clean end; later writes are dropped */
+LG_HIDDEN void lg_trace_unfinish(void);           /* exec failed: keep writing */
+LG_HIDDEN void lg_trace_drop_for_child(void);     /* forget the parent's file in a fork child */
+LG_HIDDEN int lg_trace_active(void);
+LG_HIDDEN void lg_trace_set_flag(uint32_t f);
+LG_HIDDEN extern uint32_t lg_trace_exec_seq;
+
+/* ---- thread table (threadtable.c) ---------------------------------- */
+
+struct lg_publish {
+    int op;                     /* enum lg_block_op */
+    int flags;                  /* enum lg_tt_flags */
+    struct lg_lock *lock;       /* the lock waited for, or NULL */
+    const void *addr;           /* object address */
+    uint64_t aux;
+    int32_t target_tid, target_pid, target_fd;
+    uint64_t dev, ino;          /* pipes, files */
+    struct lg_stackent *stack;  /* NULL: captured here */
+};
+
+LG_HIDDEN void lg_tt_open(void);
+LG_HIDDEN void lg_tt_claim(struct lg_thread *t);
+LG_HIDDEN void lg_tt_free(struct lg_thread *t);
+/* Guard must be set. Publishes "about to block" with a snapshot of t's
+ * held locks; lg_tt_done clears it and bumps progress. */
+LG_HIDDEN void lg_tt_publish(struct lg_thread *t, const struct lg_publish *p);
+LG_HIDDEN void lg_tt_done(struct lg_thread *t);
+LG_HIDDEN void lg_tt_child_reset(void);
+
+/* ---- helpers -------------------------------------------------------- */
+
+#define LG_RET_PC() ((uint64_t)(uintptr_t)__builtin_return_address(0))
+
+#endif /* LG_SHIM_H */

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim.c — start-up and per-thread life of liblockgraph.so: lazy
+ * initialisation from the first hook, the thread registry (one mmap'd
+ * block per thread, reused), thread/process end records, fork handling.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lg_pyframes.h"
+#include "lg_shim.h"
+
+/* pyframes.c belongs to another module and may be absent from a build:
+ * weak references make the calls below skip it when it is. */
+#pragma weak lg_py_init
+#pragma weak lg_py_runtime_range
+
+struct lg_global lg_g;
+__thread struct lg_thread *lg_tls_self LG_TLS;
+__thread int lg_tls_guard LG_TLS;
+
+static _Atomic(struct lg_thread *) lg_threads;  /* registry head */
+static pthread_key_t lg_key;
+static uint64_t lg_fork_ns;
+static pid_t lg_fork_tid;
+
+pid_t lg_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+uint64_t lg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);   /* vDSO: no system call */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Raw write(2): the program's write() may be interposed (by us, later). */
+void lg_say(const char *msg)
+{
+    int e = errno;
+    static const char pfx[] = "lockgraph: ";
+    syscall(SYS_write, 2, pfx, sizeof pfx - 1);
+    syscall(SYS_write, 2, msg, strlen(msg));
+    syscall(SYS_write, 2, "\n", 1);
+    errno = e;
+}
+
+/* ---- arena: never-freed, lock-free bump allocation ------------------ */
+
+struct lg_chunk {
+    _Atomic size_t used;
+    size_t size;
+    char data[];
+};
+static _Atomic(struct lg_chunk *) lg_arena;
+static _Atomic int lg_arena_spin;
+
+/* Contract: n zeroed bytes, 16-aligned, or NULL when mmap fails. Any
+ * thread, any time (no lock the program can see). */
+void *lg_arena_alloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    for (int tries = 0; tries < 64; tries++) {
+        struct lg_chunk *c = atomic_load_explicit(&lg_arena, memory_order_acquire);
+        if (c) {
+            size_t off = atomic_fetch_add_explicit(&c->used, n, memory_order_relaxed);
+            if (off + n <= c->size)
+                return c->data + off;
+        }
+        if (atomic_exchange_explicit(&lg_arena_spin, 1, memory_order_acquire))
+            continue;
+        if (atomic_load_explicit(&lg_arena, memory_order_relaxed) == c) {
+            size_t sz = n + sizeof(struct lg_chunk) > (1u << 20) ? n + sizeof(struct lg_chunk) : (1u << 20);
+            void *m = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) {
+                atomic_store_explicit(&lg_arena_spin, 0, memory_order_release);
+                return NULL;
+            }
+            struct lg_chunk *nc = m;
+            nc->size = sz - sizeof(struct lg_chunk);
+            atomic_store_explicit(&lg_arena, nc, memory_order_release);
+        }
+        atomic_store_explicit(&lg_arena_spin, 0, memory_order_release);
+    }
+    return NULL;
+}
+
+/* ---- own text range: frames inside it are cut from captured stacks --- */
+
+static int lg_find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uintptr_t probe = (uintptr_t)data;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo) lo = a;
+        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+    }
+    if (probe >= lo && probe < hi) {
+        lg_g.self_lo = lo;
+        lg_g.self_hi = hi;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- thread registry -------------------------------------------------- */
+
+struct lg_thread *lg_thread_first(void) { return atomic_load_explicit(&lg_threads, memory_order_acquire); }
+
+struct lg_thread *lg_thread_by_pthread(uint64_t pthread)
+{
+    for (struct lg_thread *t = lg_thread_first(); t; t = t->next)
+        if (t->pthread == pthread && atomic_load_explicit(&t->alive, memory_order_relaxed))
+            return t;
+    return NULL;
+}
+
+/* A block for the calling thread: a dead one reused, else a fresh mmap.
+ * Pages are touched only as the held stack and cache grow. */
+static struct lg_thread *lg_thread_alloc(void)
+{
+    for (struct lg_thread *t = lg_thread_first(); t; t = t->next) {
+        int zero = 0;
+        if (atomic_load_explicit(&t->alive, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(&t->alive, &zero, 1)) {
+            t->nheld = t->nsem_held = 0;
+            t->overflowed = 0;
+            t->end_how = 0;
+            t->slot = NULL;
+            t->py_pending_sem = 0;
+            t->py_pending_stack = NULL;
+            t->cache_gen++;        /* every cached dependency is now stale */
+            t->create_seq = 0;
+            return t;
+        }
+    }
+    void *m = mmap(NULL, sizeof(struct lg_thread), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    struct lg_thread *t = m;
+    t->alive = 1;
+    t->cache_gen = 1;
+    struct lg_thread *head = lg_thread_first();
+    do
+        t->next = head;
+    while (!atomic_compare_exchange_weak(&lg_threads, &head, t));
+    return t;
+}
+
+void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stackent *st, uint64_t routine)
+{
+    struct lg_rec_hdr *h;
+    struct lg_rec_thread_start *r = lg_rec_begin(sizeof *r, &h);
+    if (!r)
+        return;
+    r->creator_tid = creator;
+    r->create_stack = st ? lg_stack_id(st) : 0;
+    r->pthread = t->pthread;
+    r->start_routine = routine;
+    lg_rec_commit(h, LG_REC_THREAD_START, 0);
+}
+
+/* Attach the calling thread (guard set by the caller). creator < 0: a
+ * thread we did not see being created (or the initial thread). */
+static struct lg_thread *lg_thread_attach(pid_t creator, struct lg_stackent *st, uint64_t routine)
+{
+    struct lg_thread *t = lg_thread_alloc();
+    if (!t)
+        return NULL;
+    t->tid = lg_gettid();
+    t->pthread = (uint64_t)pthread_self();
+    lg_tls_self = t;
+    if (lg_g.pthread_key_ok)
+        pthread_setspecific(lg_key, t);
+    lg_tt_claim(t);
+    lg_thread_start_record(t, creator < 0 ? 0 : creator, st, routine);
+    return t;
+}
+
+LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stackent *st, uint64_t routine)
+{
+    if (lg_tls_guard || atomic_load(&lg_g.state) != LG_ST_ACTIVE)
+        return NULL;
+    lg_tls_guard = 1;
+    struct lg_thread *t = lg_tls_self ? lg_tls_self : lg_thread_attach(creator, st, routine);
+    if (!t)
+        lg_tls_guard = 0;
+    return t;
+}
+
+void lg_thread_end(struct lg_thread *t, int how)
+{
+    lg_held_drop_stale(t);
+    struct lg_rec_hdr *h;
+    struct lg_rec_thread_exit *r = lg_rec_begin(sizeof *r, &h);
+    if (r) {
+        r->how = (uint32_t)how;
+        r->nheld = t->nheld;
+        lg_rec_commit(h, LG_REC_THREAD_EXIT, 0);
+    }
+    lg_held_report(t, how);
+    lg_tt_free(t);
+    lg_tls_self = NULL;
+    lg_tls_guard = LG_GUARD_DEAD;    /* later destructors' locks pass straight through */
+    atomic_store_explicit(&t->alive, 0, memory_order_release);
+}
+
+/* pthread key destructor: runs at the end of every thread we attached,
+ * whatever the way out (return, pthread_exit, cancellation). */
+static void lg_key_dtor(void *p)
+{
+    struct lg_thread *t = p;
+    if (!t || lg_tls_self != t || (lg_tls_guard & ~1))
+        return;
+    int e = errno;
+    lg_tls_guard = 1;
+    lg_thread_end(t, t->end_how ? t->end_how : LG_END_CANCEL);
+    errno = e;
+}
+
+void lg_proc_end(int how, int status)
+{
+    struct lg_rec_hdr *h;
+    struct lg_rec_proc_exit *r = lg_rec_begin(sizeof *r, &h);
+    if (r) {
+        r->how = (uint32_t)how;
+        r->status = status;
+        lg_rec_commit(h, LG_REC_PROC_EXIT, 0);
+    }
+    for (struct lg_thread *t = lg_thread_first(); t; t = t->next)
+        if (atomic_load_explicit(&t->alive, memory_order_acquire))
+            lg_held_report(t, how);
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+void lg_fork_prepare(void)
+{
+    lg_fork_ns = lg_now_ns();
+    lg_fork_tid = lg_tls_self ? lg_tls_self->tid : lg_gettid();
+}
+
+void lg_fork_parent(void) {}
+
+/* In the child, single-threaded: a trace of its own that names the
+ * parent; the locks every thread held at the fork are noted (the other
+ * threads are gone, their locks stay locked); the caches that point
+ * into the parent's trace are dropped. */
+void lg_fork_child(void)
+{
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE)
+        return;
+    int saved_guard = lg_tls_guard;
+    lg_tls_guard = 1;
+    struct lg_thread *self = lg_tls_self;
+    lg_g.pid = getpid();
+    lg_g.epoch++;
+    lg_trace_drop_for_child();
+    lg_tt_child_reset();
+    if (lg_trace_open(1, lg_fork_ns, lg_fork_tid) != 0) {
+        atomic_store(&lg_g.state, LG_ST_OFF);
+        lg_tls_guard = saved_guard;
+        return;
+    }
+    lg_modules_scan();
+    for (struct lg_thread *t = lg_thread_first(); t; t = t->next) {
+        t->slot = NULL;
+        if (!atomic_load(&t->alive))
+            continue;
+        lg_held_report(t, LG_END_FORK);
+        if (t != self)
+            atomic_store(&t->alive, 0);
+    }
+    if (self) {
+        self->tid = lg_gettid();
+        self->cache_gen++;
+        self->py_pending_sem = 0;
+        self->pthread = (uint64_t)pthread_self();
+        lg_tt_claim(self);
+        lg_thread_start_record(self, lg_fork_tid, NULL, 0);
+    }
+    lg_tls_guard = saved_guard;
+}
+
+static void lg_atfork_prepare(void) { if (!lg_tls_guard) lg_fork_prepare(); }
+static void lg_atfork_child(void) { lg_fork_child(); }
+
+/* ---- initialisation ----------------------------------------------------- */
+
+/* Contract: called by the first hook of the process (any thread, maybe
+ * before our constructor), with the guard set. Leaves state ACTIVE when
+ * recording, OFF when LOCKGRAPH_DIR is unset or the trace cannot be made. */
+static void lg_init(void)
+{
+    int expect = LG_ST_UNINIT;
+    if (!atomic_compare_exchange_strong(&lg_g.state, &expect, LG_ST_INITING))
+        return;
+    lg_real_resolve();
+    const char *dir = getenv(LG_ENV_DIR);
+    if (!dir || !*dir) {
+        atomic_store(&lg_g.state, LG_ST_OFF);
+        return;
+    }
+    lg_g.pid = getpid();
+    dl_iterate_phdr(lg_find_self, (void *)(uintptr_t)&lg_init);
+    lg_g.pthread_key_ok = pthread_key_create(&lg_key, lg_key_dtor) == 0;
+    pthread_atfork(lg_atfork_prepare, NULL, lg_atfork_child);
+    if (lg_py_init && lg_py_init() == 1) {
+        lg_g.py = 1;
+        if (lg_py_runtime_range)
+            lg_py_runtime_range(&lg_g.py_lo, &lg_g.py_hi);
+    }
+    lg_locktable_init();
+    if (lg_trace_open(0, 0, 0) != 0) {
+        atomic_store(&lg_g.state, LG_ST_OFF);
+        return;
+    }
+    if (lg_g.py)
+        lg_trace_set_flag(LG_TRACE_F_PYTHON);
+    lg_tt_open();
+    atomic_store(&lg_g.state, LG_ST_ACTIVE);
+    lg_modules_scan();
+}
+
+struct lg_thread *lg_enter_slow(void)
+{
+    if (lg_tls_guard)
+        return NULL;
+    int e = errno;
+    lg_tls_guard = 1;
+    int st = atomic_load_explicit(&lg_g.state, memory_order_acquire);
+    if (st == LG_ST_UNINIT) {
+        lg_init();
+        st = atomic_load(&lg_g.state);
+    }
+    struct lg_thread *t = NULL;
+    if (st == LG_ST_ACTIVE)
+        t = lg_thread_attach(-1, NULL, 0);
+    if (!t)
+        lg_tls_guard = 0;
+    errno = e;
+    return t;
+}
+
+/* Programs that never call a hook still get a trace (header, modules). */
+__attribute__((constructor)) static void lg_ctor(void)
+{
+    struct lg_thread *t = lg_enter();
+    if (t)
+        lg_leave(t);
+}
+
+/* Clean end on a normal exit: exit() and return from main run this; the
+ * PROC_EXIT record is written by the exit hook (or here, status unknown). */
+LG_HIDDEN int lg_proc_exit_written;
+__attribute__((destructor)) static void lg_dtor(void)
+{
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || getpid() != lg_g.pid)
+        return;
+    int e = errno;
+    int g = lg_tls_guard;
+    lg_tls_guard = 1;
+    if (!lg_proc_exit_written) {
+        lg_proc_exit_written = 1;
+        lg_proc_end(LG_END_RETURN, -1);
+    }
+    lg_trace_finish();
+    lg_tls_guard = g;
+    errno = e;
+}
