@@ -716,6 +716,14 @@ static void judge(struct snapshot *s, struct sv_thread *t)
         default:
             break;
         }
+        /* A join of a thread the shim never saw start: the futex word
+         * pthread_join sleeps on holds the joined thread's tid. */
+        if (sl->op == LG_BLOCK_JOIN && !t->target_tid && p->sysno == LG_SYS_FUTEX) {
+            int word;
+            if (lg_proc_read_mem(t->pid, p->args[0], &word, sizeof word) == 0 && word > 0 &&
+                word != t->tid && snap_thread_exists(s, t->pid, word))
+                t->target_tid = word;
+        }
         /* The shim cannot tell a terminal or socket read from a pipe one
          * in every case: trust /proc's fd when it names something else. */
         if ((sl->op == LG_BLOCK_PIPE_READ || sl->op == LG_BLOCK_PIPE_WRITE) && t->fd >= 0) {

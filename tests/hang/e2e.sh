@@ -6,6 +6,7 @@
 #   e2e.sh CASE HANG_DRIVE PROGDIR [LOCKGRAPH]
 set -u
 case_name=$1 drive=$2 bin=$3 lg=${4:-}
+src=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/lg-hang-e2e.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL [$case_name]: $*"; echo "--- output"; cat "$work/out" 2>/dev/null; exit 1; }
@@ -18,6 +19,8 @@ drive() { "$drive" "$@" >"$work/out" 2>&1 || fail "hang_drive exited $?"; }
 # lockgraph run: exit status into $work/rc, stdout+stderr into out.
 lgrun() {
     [ -n "$lg" ] || exit 77
+    # Without the shim next to it, lockgraph run records nothing to report.
+    [ -e "$(dirname "$lg")/../lib/liblockgraph.so" ] || { echo "skip: no liblockgraph.so"; exit 77; }
     "$lg" run -o "$work/lg.out" "$@" >"$work/out" 2>&1
     echo $? >"$work/rc"
 }
@@ -86,28 +89,48 @@ no_kill)
 cli_deadlock_abba)
     lgrun --hang-timeout 5 -- "$bin/hang_abba"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
-    has 'deadlock'; has 'abba\.c:15'; has 'abba\.c:25'
+    has 'error: deadlock: .*abba\.c:15'; has 'error: deadlock: .*abba\.c:25'
     ;;
 cli_jbd_fork)
     lgrun --hang-timeout 2 -- "$bin/hang_bigput_fork"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
-    has 'join-before-drain'; has 'bigput_fork\.c:25'; has 'bigput_fork\.c:20'
-    has '65536 of 262144 bytes'
+    has 'error: join-before-drain: process [0-9]+ waits for child [0-9]+ \(waitpid at [^ ]*bigput_fork\.c:25\)'
+    has 'write at [^ ]*bigput_fork\.c:20, 65536 of 262144 bytes sent, pipe full'
     ;;
 cli_jbd_thread)
     lgrun --hang-timeout 2 -- "$bin/hang_bigput_thread"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
-    has 'join-before-drain'; has 'bigput_thread\.c:25'; has 'bigput_thread\.c:14'
+    has 'error: join-before-drain: .*pthread_join at [^ ]*bigput_thread\.c:25'
+    has 'write at [^ ]*bigput_thread\.c:14, 65536 of 1048576 bytes sent, pipe full'
     ;;
 cli_healthy_sleep)
     lgrun --hang-timeout 1 -- "$bin/hang_slow_ok"
     [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
-    hasnt 'deadlock|hang|join-before-drain'
+    hasnt 'error: (deadlock|hang|join-before-drain)'
     ;;
 cli_sem_procs)
     lgrun --hang-timeout 5 -- "$bin/hang_sem_procs"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
-    has 'deadlock'; has 'sem_procs\.c:25'; has 'sem_procs\.c:32'
+    has 'error: deadlock: .*sem_procs\.c:32'; has 'error: deadlock: .*sem_procs\.c:25'
+    ;;
+cli_py_bigput_queue)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 3 -- "$py" "$src/py/bigput_queue.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'join-before-drain: process [0-9]+ waits for child [0-9]+ \(waitpid at bigput_queue\.py:17\)'
+    has 'write at connection\.py:[0-9]+, [0-9]+ of 1000009 bytes sent, pipe full'
+    ;;
+cli_py_abba)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 5 -- "$py" "$src/py/abba_threads.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*abba_threads\.py:13'; has 'error: deadlock: .*abba_threads\.py:20'
+    ;;
+cli_py_slow_ok)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 1 -- "$py" "$src/py/slow_ok.py"
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    hasnt 'error: (deadlock|hang|join-before-drain)'
     ;;
 *)
     echo "unknown case $case_name"; exit 2 ;;
