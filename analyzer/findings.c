@@ -406,8 +406,10 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
     return 0;
 }
 
-static const char *cond_name(struct lg_model *m, uint64_t addr)
+static const char *cond_name(struct lg_model *m, uint64_t addr, const char *name)
 {
+    if (name)
+        return fmt(m, "condition variable %s", name);
     return fmt(m, "condition variable 0x%llx", (unsigned long long)addr);
 }
 
@@ -444,18 +446,20 @@ static int find_misuse(struct lg_model *m, struct dedup *dd)
             break;
         case LG_MISUSE_DESTROY_LOCKED:
             kind = LG_FK_DESTROY_LOCKED;
-            if (u->other != UINT64_MAX)
+            if (u->other != UINT64_MAX && (int)u->other == u->thread)
+                msg = fmt(m, "%s destroys %s while holding it", who, lock);
+            else if (u->other != UINT64_MAX)
                 msg = fmt(m, "%s destroys %s while %s holds it", who, lock, tname(m, (int)u->other));
             else
                 msg = fmt(m, "%s destroys %s while it is held", who, lock);
             break;
         case LG_MISUSE_COND_NO_MUTEX:
             kind = LG_FK_COND_WAIT_MISUSE;
-            msg = fmt(m, "%s waits on %s without holding %s", who, cond_name(m, u->other), lock);
+            msg = fmt(m, "%s waits on %s without holding %s", who, cond_name(m, u->other, u->cond), lock);
             break;
         case LG_MISUSE_COND_TWO_MUTEXES:
             kind = LG_FK_COND_WAIT_MISUSE;
-            msg = fmt(m, "%s is used with two mutexes: %s and %s", cond_name(m, (uint64_t)u->extra),
+            msg = fmt(m, "%s is used with two mutexes: %s and %s", cond_name(m, (uint64_t)u->extra, u->cond),
                       u->other != UINT64_MAX ? lname(m, (int)u->other) : "another mutex", lock);
             break;
         case LG_MISUSE_SEM_OVERPOST:

@@ -84,6 +84,7 @@ struct lg_raw_misuse {       /* a MISUSE record */
     uint64_t other;
     int64_t extra;
     struct lg_stack *at;
+    const char *cond;        /* condition variable's name (symbolizer), NULL unknown */
 };
 
 struct lg_model_priv {

@@ -50,6 +50,7 @@ struct loader {
     struct lg_map threads;    /* (process << 32 | tid) -> thread index */
     struct lg_map edges;      /* (from << 32 | to) -> edge index */
     struct lg_map shared;     /* hash(dev, ino, offset) -> lock index */
+    struct lg_map pthreads;   /* hash(process, pthread_t) -> latest thread started with it */
     struct lg_witness *first; /* first witness of each edge */
     int cap_first;
     bool *keep_all;           /* per edge: collect every witness in pass 2 */
@@ -571,6 +572,8 @@ static void read_records(struct loader *L, struct src *s, int pass)
             if (ts->creator_tid && ts->creator_tid != r->tid)
                 m->threads[t].creator = thread_of(L, s->proc, ts->creator_tid, r->time_ns);
             m->threads[t].created_at = stack_of(L, s, ts->create_stack);
+            if (ts->pthread)
+                lg_map_put(&L->pthreads, lg_mix64(ts->pthread) ^ (uint64_t)s->proc, t);
             break;
         }
         case LG_REC_THREAD_EXIT: {
@@ -584,10 +587,15 @@ static void read_records(struct loader *L, struct src *s, int pass)
         }
         case LG_REC_JOIN: {
             const struct lg_rec_join *j = lg_rec_payload(r);
-            if (j->ret != 0 || j->joined_tid <= 0)
+            int t = -1;
+            if (j->ret != 0)
                 break;
             int joiner = thread_of(L, s->proc, r->tid, r->time_ns);
-            int t = thread_of(L, s->proc, j->joined_tid, r->time_ns);
+            if (j->joined_tid > 0)
+                t = thread_of(L, s->proc, j->joined_tid, r->time_ns);
+            else if (!j->pthread ||
+                     !lg_map_get(&L->pthreads, lg_mix64(j->pthread) ^ (uint64_t)s->proc, &t))
+                break;   /* the joined thread was never seen */
             if (t >= 0 && m->threads[t].joined_by < 0) {
                 m->threads[t].joined_by = joiner;
                 m->threads[t].joined_ns = r->time_ns;
@@ -862,6 +870,7 @@ static void loader_free(struct loader *L)
     lg_map_free(&L->threads);
     lg_map_free(&L->edges);
     lg_map_free(&L->shared);
+    lg_map_free(&L->pthreads);
     free(L->first);
     free(L->keep_all);
     free(L->fill);

@@ -342,7 +342,8 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
         if (!name) {
             const struct lg_loc *l = lg_stack_user_loc(lk->created_at);
             if (l && l->file && l->line) {
-                const char *f = l->python ? base_name(l->file) : l->file;
+                /* Short: the full path is in the locations. */
+                const char *f = base_name(l->file);
                 snprintf(buf, sizeof(buf), "%s at %s:%d", lg_lock_kind_name(lk->kind), f, l->line);
             } else if (l && l->function) {
                 snprintf(buf, sizeof(buf), "%s in %s", lg_lock_kind_name(lk->kind), l->function);
@@ -409,6 +410,18 @@ int lg_symbolize_model(struct lg_model *m)
     for (int i = 0; i < p->nstacks; i++)
         symbolize_stack(m, sym, p->stacks[i], p->stack_proc[i]);
     name_locks(m, sym);
+    /* Condition variables in misuse findings: named by their variable too. */
+    for (int i = 0; i < p->nmisuse; i++) {
+        struct lg_raw_misuse *u = &p->misuse[i];
+        uint64_t addr = u->kind == LG_MISUSE_COND_NO_MUTEX ? u->other
+                      : u->kind == LG_MISUSE_COND_TWO_MUTEXES ? (uint64_t)u->extra : 0;
+        char buf[512];
+        if (!addr || u->process < 0)
+            continue;
+        const struct lg_module_map *mm = module_for(&p->images[u->process], addr);
+        if (mm && lg_symbolizer_data(sym, mm->path, mm->base, addr, buf, sizeof(buf)))
+            u->cond = lg_intern_str(&p->strs, buf);
+    }
     lg_symbolizer_free(sym);
     return 0;
 }

@@ -187,6 +187,23 @@ Test(cycles_classify, joined_before_created_not_error)
     cr_assert(strstr(f->reason, "never overlap"), "reason: %s", f->reason);
 }
 
+Test(cycles_classify, joined_by_pthread_value_not_error)
+{
+    /* The JOIN names only the pthread_t (the shim did not know the tid);
+     * the same pthread_t is reused by the next thread. */
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    tw_thread_start_pt(w, 101, 2000, PID, 0x7f00);
+    tw_dep_ids(w, 101, 3000, B, (uint64_t[]){ A }, 1, 0);
+    tw_join_pt(w, PID, 4000, 0, 0x7f00);
+    tw_thread_start_pt(w, 102, 5000, PID, 0x7f00);
+    tw_dep_ids(w, 102, 6000, A, (uint64_t[]){ B }, 1, 0);
+    tw_join_pt(w, PID, 7000, 0, 0x7f00);
+    finish(w);
+    cr_assert_eq(model->threads[1].joined_ns, 4000);
+    cr_assert_eq(model->threads[2].joined_ns, 7000);
+    cr_assert_eq(only_cycle()->severity, LG_SEV_NOTE);
+}
+
 Test(cycles_classify, ended_but_not_joined_is_still_error)
 {
     /* 101 finished before 102 began, but nobody waited for it: another

@@ -188,6 +188,22 @@ void tw_thread_start(struct tw *w, int tid, uint64_t time, int creator)
     tw_record(w, LG_REC_THREAD_START, tid, time, &t, sizeof(t));
 }
 
+void tw_thread_start_pt(struct tw *w, int tid, uint64_t time, int creator, uint64_t pthread)
+{
+    struct lg_rec_thread_start t = { 0 };
+    t.creator_tid = creator;
+    t.pthread = pthread;
+    tw_record(w, LG_REC_THREAD_START, tid, time, &t, sizeof(t));
+}
+
+void tw_join_pt(struct tw *w, int tid, uint64_t time, int joined, uint64_t pthread)
+{
+    struct lg_rec_join j = { 0 };
+    j.joined_tid = joined;
+    j.pthread = pthread;
+    tw_record(w, LG_REC_JOIN, tid, time, &j, sizeof(j));
+}
+
 void tw_thread_exit(struct tw *w, int tid, uint64_t time, uint32_t how)
 {
     struct lg_rec_thread_exit t = { how, 0 };

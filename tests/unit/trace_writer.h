@@ -45,6 +45,9 @@ void tw_dep_ids(struct tw *w, int tid, uint64_t time, uint64_t lock, const uint6
 void tw_thread_start(struct tw *w, int tid, uint64_t time, int creator);
 void tw_thread_exit(struct tw *w, int tid, uint64_t time, uint32_t how);
 void tw_join(struct tw *w, int tid, uint64_t time, int joined);
+/* The same, with the pthread_t value (a JOIN may carry only that). */
+void tw_thread_start_pt(struct tw *w, int tid, uint64_t time, int creator, uint64_t pthread);
+void tw_join_pt(struct tw *w, int tid, uint64_t time, int joined, uint64_t pthread);
 void tw_held_at(struct tw *w, int tid, uint64_t time, uint64_t lock, uint32_t stack, uint16_t how);
 void tw_misuse(struct tw *w, int tid, uint64_t time, uint32_t kind, uint64_t lock,
                uint32_t stack, uint64_t other, int64_t extra, int err);

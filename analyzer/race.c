@@ -1,0 +1,1164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * race.c — lock-discipline races on shared files. Reads the FD_OPEN /
+ * FILE_ACCESS records that preload/interpose_io.c wrote, plus the
+ * ordering records (fork, thread start, join, wait, exits) of every trace
+ * in the folder, and reports `lock-discipline-race` when a regular file
+ * is written by one actor (thread or process) and read or written by
+ * another, concurrently, with no lock held in common. Runs after the
+ * loader; adds findings to the model (lg_race.h).
+ *
+ * The unit of judgement is an actor's use of a file:
+ *   RMW   a read followed (next access of that actor to that file) by a
+ *         write: the classic lost update; its window is read .. write;
+ *   WRITE a write not preceded by its own read;
+ *   PEEK  a read not followed by a write.
+ * Two units of different actors conflict when at least one writes; the
+ * conflict is a race when neither is ordered before the other and no
+ * lock excludes them both. Ordering: program order; fork; thread start;
+ * join; a wait that reaped the process; and lifetime (an actor that had
+ * ended before the other unit began). Locks: pthread locks and
+ * semaphores (by the shim's identity: shared objects across processes),
+ * flock, lockf and fcntl locks on any file.
+ *
+ * Noise kept out: files one actor touched; files never written; writes
+ * through O_APPEND sessions (logs); paths under /proc, /sys, /dev, the
+ * trace folder and __pycache__. A PEEK against writers that all hold a
+ * common lock is a reader looking at a file whose writers are disciplined
+ * (a stale read, not a lost update): not reported.
+ */
+#include "lg_race.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lg_analyze.h"
+#include "lg_trace_read.h"
+
+#define MAX_UNITS_PER_FILE 4000   /* pairs are quadratic: cap the work per file */
+#define MAX_HELD 32
+
+/* --- collected data -------------------------------------------------------- */
+
+struct rsrc {                     /* one trace file */
+    struct lg_trace_file tf;
+    char *path;
+    int proc;                     /* model process index, -1 */
+    int pid;
+    unsigned exec_seq;
+    struct lg_map stack_off;      /* stack_id -> offset of its STACK record */
+    struct lg_map pystack_off;    /* stack_id -> offset of its PYSTACK record */
+    struct lg_map lock_off;       /* lock_id -> offset of its LOCK_NEW record */
+    struct lg_map session;        /* session -> index in sessions[] */
+};
+
+struct rsession {
+    int src;
+    uint64_t id;
+    uint32_t oflags;
+    uint32_t open_stack;
+    const char *path;             /* interned, may be NULL */
+    uint64_t dev, ino;
+};
+
+struct raccess {
+    int actor;
+    int src;
+    int file;
+    int session;                  /* index in sessions[], -1 for path operations */
+    uint32_t op;                  /* enum lg_file_op */
+    uint32_t stack;
+    uint64_t first, last;
+    struct lg_race_lock *held;
+    int nheld;
+};
+
+struct ractor {
+    int pid, tid;
+    int proc;                     /* latest model process of pid */
+    int thread;                   /* model thread index, -1 */
+    uint64_t end;                 /* known end (thread exit, process exit), 0 unknown */
+};
+
+struct redge {                    /* ordering: from@t1 happens before to@t2 */
+    int from, to;
+    uint64_t t1, t2;
+};
+
+struct rfile {
+    uint64_t dev, ino;
+    const char *path;
+    int *acc;                     /* indexes into accesses */
+    int nacc, cap;
+    bool written;
+};
+
+enum unit_kind { U_PEEK = 1, U_WRITE = 2, U_RMW = 3 };
+
+struct runit {
+    enum unit_kind kind;
+    int actor;
+    int read, write;              /* access indexes, -1 */
+    uint64_t start, end;
+    struct lg_race_lock *held;    /* the unit's lockset */
+    int nheld;
+};
+
+struct race {
+    struct lg_model *m;
+    struct lg_arena *arena;
+    struct lg_strtab *strs;
+    struct rsrc *srcs;
+    int nsrcs;
+    struct rsession *sessions;
+    int nsessions, cap_sessions;
+    struct raccess *acc;
+    int nacc, cap_acc;
+    struct ractor *actors;
+    int nactors, cap_actors;
+    struct lg_map actor_of;       /* pid << 32 | tid -> actor */
+    struct redge *edges;
+    int nedges, cap_edges;
+    struct rfile *files;
+    int nfiles, cap_files;
+    struct lg_map file_of;        /* mix(dev, ino) -> file */
+    struct lg_symbolizer *sym;
+    /* hb search scratch */
+    uint64_t *arrive;
+    bool *done;
+};
+
+/* --- small helpers --------------------------------------------------------- */
+
+static uint64_t key2(uint64_t a, uint64_t b)
+{
+    uint64_t k = lg_mix64(a * 0x9e3779b97f4a7c15ull ^ lg_mix64(b));
+    return k == UINT64_MAX ? k - 1 : k;
+}
+
+static uint64_t key4(uint64_t tag, uint64_t a, uint64_t b, uint64_t c)
+{
+    return key2(key2(tag, a), key2(b, c));
+}
+
+static int actor_get(struct race *R, int pid, int tid)
+{
+    uint64_t k = (uint64_t)(uint32_t)pid << 32 | (uint32_t)tid;
+    int idx;
+    if (lg_map_get(&R->actor_of, k, &idx))
+        return idx;
+    if (lg_grow((void **)&R->actors, &R->cap_actors, R->nactors + 1, sizeof(*R->actors)) < 0)
+        return -1;
+    idx = R->nactors++;
+    R->actors[idx] = (struct ractor){ .pid = pid, .tid = tid, .proc = -1, .thread = -1 };
+    if (lg_map_put(&R->actor_of, k, idx) < 0)
+        return -1;
+    return idx;
+}
+
+static void edge_add(struct race *R, int from, int to, uint64_t t1, uint64_t t2)
+{
+    if (from < 0 || to < 0 || from == to)
+        return;
+    if (lg_grow((void **)&R->edges, &R->cap_edges, R->nedges + 1, sizeof(*R->edges)) < 0)
+        return;
+    R->edges[R->nedges++] = (struct redge){ from, to, t1, t2 };
+}
+
+static bool path_ignored(const struct race *R, const char *p)
+{
+    if (!p)
+        return false;
+    static const char *const pre[] = { "/proc/", "/sys/", "/dev/" };
+    for (size_t i = 0; i < sizeof(pre) / sizeof(*pre); i++)
+        if (strncmp(p, pre[i], strlen(pre[i])) == 0)
+            return true;
+    if (strstr(p, "/__pycache__/") || strncmp(p, "__pycache__/", 12) == 0)
+        return true;
+    size_t n = strlen(p);
+    if (n > 4 && strcmp(p + n - 4, ".pyc") == 0)
+        return true;
+    if (n > 4 && strcmp(p + n - 4, ".lgt") == 0)
+        return true;
+    const char *d = R->m->dir;
+    if (d && *d) {
+        size_t dl = strlen(d);
+        while (dl > 1 && d[dl - 1] == '/')
+            dl--;
+        if (strncmp(p, d, dl) == 0 && p[dl] == '/')
+            return true;
+    }
+    return false;
+}
+
+static int file_get(struct race *R, uint64_t dev, uint64_t ino)
+{
+    uint64_t k = key2(dev, ino);
+    int idx;
+    if (lg_map_get(&R->file_of, k, &idx))
+        return idx;
+    if (lg_grow((void **)&R->files, &R->cap_files, R->nfiles + 1, sizeof(*R->files)) < 0)
+        return -1;
+    idx = R->nfiles++;
+    memset(&R->files[idx], 0, sizeof(R->files[idx]));
+    R->files[idx].dev = dev;
+    R->files[idx].ino = ino;
+    if (lg_map_put(&R->file_of, k, idx) < 0)
+        return -1;
+    return idx;
+}
+
+static const void *rec_at(const struct rsrc *s, int off)
+{
+    return s->tf.base + (size_t)(unsigned)off;
+}
+
+/* --- lock identity ------------------------------------------------------- */
+
+/* Normalize one held entry of src s. Returns false for locks that never
+ * count (the interpreter's own). */
+static bool norm_lock(struct race *R, struct rsrc *s, const struct lg_io_held *h,
+                      struct lg_race_lock *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = (uint16_t)h->kind;
+    out->mode = (uint16_t)h->mode;
+    switch (h->kind) {
+    case LG_IOL_LOCK: {
+        int off;
+        if (lg_map_get(&s->lock_off, h->lock_id, &off)) {
+            const struct lg_rec_hdr *r = rec_at(s, off);
+            const struct lg_rec_lock_new *ln = lg_rec_payload(r);
+            if (ln->flags & LG_LOCKF_GIL)
+                return false;
+            if (ln->flags & LG_LOCKF_SHARED_ID) {
+                out->key = key4('S', ln->dev, ln->ino, ln->offset);
+                return true;
+            }
+        }
+        out->key = key4('P', (uint64_t)s->pid, s->exec_seq, h->lock_id);
+        return true;
+    }
+    case LG_IOL_FLOCK:
+        out->key = key4('F', h->dev, h->ino, 0);
+        return true;
+    case LG_IOL_POSIX:
+    case LG_IOL_OFD:
+        out->key = key4('R', h->dev, h->ino, 0);
+        out->start = h->start;
+        out->len = h->len;
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool ranges_overlap(const struct lg_race_lock *a, const struct lg_race_lock *b)
+{
+    if (a->start < 0 || b->start < 0)
+        return true;
+    int64_t ae = a->len ? a->start + a->len : INT64_MAX;
+    int64_t be = b->len ? b->start + b->len : INT64_MAX;
+    return a->start < be && b->start < ae;
+}
+
+bool lg_race_common_lock(const struct lg_race_lock *a, int na, const struct lg_race_lock *b, int nb)
+{
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++) {
+            if (a[i].key != b[j].key)
+                continue;
+            if (a[i].mode == LG_MODE_READ && b[j].mode == LG_MODE_READ)
+                continue;   /* two shared holds exclude nothing */
+            if ((a[i].kind == LG_IOL_POSIX || a[i].kind == LG_IOL_OFD) && !ranges_overlap(&a[i], &b[j]))
+                continue;
+            return true;
+        }
+    return false;
+}
+
+/* a ∩ b (by key), into the arena. */
+static int lockset_meet(struct race *R, const struct lg_race_lock *a, int na,
+                        const struct lg_race_lock *b, int nb, struct lg_race_lock **out)
+{
+    struct lg_race_lock *v = na ? lg_arena_alloc(R->arena, (size_t)na * sizeof(*v)) : NULL;
+    int n = 0;
+    for (int i = 0; i < na && v; i++)
+        for (int j = 0; j < nb; j++)
+            if (a[i].key == b[j].key) {
+                v[n] = a[i];
+                if (b[j].mode == LG_MODE_READ)
+                    v[n].mode = LG_MODE_READ;
+                n++;
+                break;
+            }
+    *out = v;
+    return n;
+}
+
+/* --- reading ---------------------------------------------------------------- */
+
+static int proc_of(const struct lg_model *m, int pid, unsigned seq)
+{
+    for (int i = 0; i < m->nprocs; i++)
+        if (m->procs[i].pid == pid && m->procs[i].exec_seq == seq)
+            return i;
+    return -1;
+}
+
+static void session_open(struct race *R, int si, const struct lg_rec_hdr *r)
+{
+    struct rsrc *s = &R->srcs[si];
+    const struct lg_rec_fd_open *o = lg_rec_payload(r);
+    int idx;
+    if (o->type != LG_FD_FILE)
+        return;
+    if (lg_map_get(&s->session, o->session, &idx)) {
+        struct rsession *ss = &R->sessions[idx];
+        if (!ss->path && o->path_len && lg_rec_fits(r, sizeof(*o), o->path_len, 1))
+            ss->path = lg_intern(R->strs, o->path, o->path_len);
+        return;
+    }
+    if (lg_grow((void **)&R->sessions, &R->cap_sessions, R->nsessions + 1, sizeof(*R->sessions)) < 0)
+        return;
+    idx = R->nsessions++;
+    struct rsession *ss = &R->sessions[idx];
+    memset(ss, 0, sizeof(*ss));
+    ss->src = si;
+    ss->id = o->session;
+    ss->oflags = o->oflags;
+    ss->open_stack = o->stack_id;
+    ss->dev = o->dev;
+    ss->ino = o->ino;
+    if (o->path_len && lg_rec_fits(r, sizeof(*o), o->path_len, 1))
+        ss->path = lg_intern(R->strs, o->path, o->path_len);
+    lg_map_put(&s->session, o->session, idx);
+}
+
+static void access_add(struct race *R, int si, const struct lg_rec_hdr *r)
+{
+    struct rsrc *s = &R->srcs[si];
+    const struct lg_rec_file_access *a = lg_rec_payload(r);
+    if (!lg_rec_fits(r, sizeof(*a), a->nheld, sizeof(struct lg_io_held)))
+        return;
+    int sess = -1;
+    const char *path = NULL;
+    if (a->session) {
+        if (!lg_map_get(&s->session, a->session, &sess))
+            return;             /* not a regular file session */
+        path = R->sessions[sess].path;
+    } else if (a->path_len &&
+               lg_rec_fits(r, sizeof(*a) + a->nheld * sizeof(struct lg_io_held), a->path_len, 1)) {
+        path = lg_intern(R->strs, (const char *)(a->held + a->nheld), a->path_len);
+    }
+    if (path_ignored(R, path))
+        return;
+    int actor = actor_get(R, s->pid, r->tid);
+    int file = file_get(R, a->dev, a->ino);
+    if (actor < 0 || file < 0)
+        return;
+    if (lg_grow((void **)&R->acc, &R->cap_acc, R->nacc + 1, sizeof(*R->acc)) < 0)
+        return;
+    struct raccess *x = &R->acc[R->nacc];
+    memset(x, 0, sizeof(*x));
+    x->actor = actor;
+    x->src = si;
+    x->file = file;
+    x->session = sess;
+    x->op = a->op;
+    x->stack = a->stack_id;
+    x->first = r->time_ns;
+    x->last = a->last_ns > r->time_ns ? a->last_ns : r->time_ns;
+    uint32_t nh = a->nheld > MAX_HELD ? MAX_HELD : a->nheld;
+    if (nh) {
+        x->held = lg_arena_alloc(R->arena, nh * sizeof(*x->held));
+        for (uint32_t i = 0; x->held && i < nh; i++)
+            if (norm_lock(R, s, &a->held[i], &x->held[x->nheld]))
+                x->nheld++;
+    }
+    struct rfile *f = &R->files[file];
+    if (!f->path || (a->op != LG_FOP_READ && path))
+        f->path = f->path && a->op == LG_FOP_READ ? f->path : (path ? path : f->path);
+    if (lg_grow((void **)&f->acc, &f->cap, f->nacc + 1, sizeof(int)) < 0)
+        return;
+    f->acc[f->nacc++] = R->nacc++;
+}
+
+/* Pass 1 over one trace: index stacks, locks and sessions; collect the
+ * ordering records. Pass 2 (after every FD_OPEN is known): accesses. */
+static void read_src(struct race *R, int si, int pass)
+{
+    struct rsrc *s = &R->srcs[si];
+    const struct lg_rec_hdr *r;
+    s->tf.pos = LG_TRACE_HEADER_SIZE;
+    s->tf.problem[0] = 0;
+    while (lg_trace_next(&s->tf, &r) == 1) {
+        int off = (int)((const uint8_t *)r - s->tf.base);
+        if (pass == 2) {
+            if (r->kind == LG_REC_FILE_ACCESS)
+                access_add(R, si, r);
+            continue;
+        }
+        switch (r->kind) {
+        case LG_REC_STACK: {
+            const struct lg_rec_stack *st = lg_rec_payload(r);
+            lg_map_put(&s->stack_off, st->stack_id, off);
+            break;
+        }
+        case LG_REC_PYSTACK: {
+            const struct lg_rec_pystack *st = lg_rec_payload(r);
+            lg_map_put(&s->pystack_off, st->stack_id, off);
+            break;
+        }
+        case LG_REC_LOCK_NEW: {
+            const struct lg_rec_lock_new *ln = lg_rec_payload(r);
+            if (ln->lock_id != UINT64_MAX)
+                lg_map_put(&s->lock_off, ln->lock_id, off);
+            break;
+        }
+        case LG_REC_FD_OPEN:
+            session_open(R, si, r);
+            break;
+        case LG_REC_THREAD_START: {
+            const struct lg_rec_thread_start *ts = lg_rec_payload(r);
+            int to = actor_get(R, s->pid, r->tid);
+            if (ts->creator_tid)
+                edge_add(R, actor_get(R, s->pid, ts->creator_tid), to, r->time_ns, r->time_ns);
+            break;
+        }
+        case LG_REC_THREAD_EXIT: {
+            int a = actor_get(R, s->pid, r->tid);
+            const struct lg_rec_thread_exit *te = lg_rec_payload(r);
+            if (a >= 0 && te->how != LG_END_EXEC)
+                R->actors[a].end = r->time_ns;
+            break;
+        }
+        case LG_REC_JOIN: {
+            const struct lg_rec_join *j = lg_rec_payload(r);
+            if (j->ret == 0 && j->joined_tid)
+                edge_add(R, actor_get(R, s->pid, j->joined_tid), actor_get(R, s->pid, r->tid),
+                         r->time_ns, r->time_ns);
+            break;
+        }
+        case LG_REC_FORK: {
+            const struct lg_rec_fork *f = lg_rec_payload(r);
+            if (f->child_pid > 0)
+                edge_add(R, actor_get(R, s->pid, r->tid), actor_get(R, f->child_pid, f->child_pid),
+                         r->time_ns, r->time_ns);
+            break;
+        }
+        case LG_REC_WAIT: {
+            const struct lg_rec_wait *w = lg_rec_payload(r);
+            if (w->ret_pid > 0) {
+                /* Every thread of the reaped process ended before this. The
+                 * actors of that pid may not be known yet: record the edge
+                 * on its main thread and resolve the others later. */
+                int waiter = actor_get(R, s->pid, r->tid);
+                edge_add(R, actor_get(R, w->ret_pid, w->ret_pid), waiter, r->time_ns, r->time_ns);
+                edge_add(R, actor_get(R, w->ret_pid, -1), waiter, r->time_ns, r->time_ns);
+            }
+            break;
+        }
+        case LG_REC_PROC_EXIT: {
+            const struct lg_rec_proc_exit *pe = lg_rec_payload(r);
+            if (pe->how != LG_END_EXEC) {
+                int a = actor_get(R, s->pid, -1);   /* "the whole process" */
+                if (a >= 0)
+                    R->actors[a].end = r->time_ns;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (pass == 1) {
+        const struct lg_trace_header *h = s->tf.hdr;
+        int main_actor = actor_get(R, s->pid, s->pid);
+        if ((h->flags & LG_TRACE_F_FORKED) && h->fork_parent_tid)
+            edge_add(R, actor_get(R, h->ppid, h->fork_parent_tid), main_actor, h->fork_ns,
+                     h->fork_ns);
+    }
+}
+
+/* Process-level facts onto every actor of that pid: a process exit ends
+ * all its threads; a reaped process's threads all precede the reaper. */
+static void spread_process_facts(struct race *R)
+{
+    int n = R->nactors;
+    for (int i = 0; i < n; i++) {
+        struct ractor *pa = &R->actors[i];
+        if (pa->tid != -1)
+            continue;
+        for (int j = 0; j < n; j++) {
+            struct ractor *a = &R->actors[j];
+            if (j == i || a->pid != pa->pid || a->tid == -1)
+                continue;
+            if (pa->end && (!a->end || a->end > pa->end))
+                a->end = pa->end;
+            /* pseudo-actor edges (reaped) become edges of each thread */
+            int ne = R->nedges;
+            for (int e = 0; e < ne; e++)
+                if (R->edges[e].from == i)
+                    edge_add(R, j, R->edges[e].to, R->edges[e].t1, R->edges[e].t2);
+        }
+    }
+    for (int i = 0; i < R->nactors; i++) {
+        struct ractor *a = &R->actors[i];
+        if (a->tid < 0)
+            continue;
+        /* the model's view of the thread, for names and lifetimes */
+        for (int t = 0; t < R->m->nthreads; t++) {
+            const struct lg_thread *mt = &R->m->threads[t];
+            const struct lg_process *mp = &R->m->procs[mt->process];
+            if (mp->pid == a->pid && mt->tid == a->tid) {
+                a->thread = t;
+                a->proc = mt->process;
+                if (mt->end_ns && (!a->end || mt->end_ns < a->end))
+                    a->end = mt->end_ns;
+            }
+        }
+        if (a->proc < 0)
+            for (int p = 0; p < R->m->nprocs; p++)
+                if (R->m->procs[p].pid == a->pid)
+                    a->proc = p;
+    }
+}
+
+/* --- ordering ---------------------------------------------------------------- */
+
+/* Does (a, ta) happen before (b, tb)? Program order, lifetime, then the
+ * earliest time each actor can learn of (a, ta) along ordering edges. */
+static bool hb(struct race *R, int a, uint64_t ta, int b, uint64_t tb)
+{
+    if (a == b)
+        return ta <= tb;
+    if (R->actors[a].end && R->actors[a].end <= tb)
+        return true;
+    int n = R->nactors;
+    for (int i = 0; i < n; i++) {
+        R->arrive[i] = UINT64_MAX;
+        R->done[i] = false;
+    }
+    R->arrive[a] = ta;
+    for (;;) {
+        int u = -1;
+        for (int i = 0; i < n; i++)
+            if (!R->done[i] && R->arrive[i] != UINT64_MAX && (u < 0 || R->arrive[i] < R->arrive[u]))
+                u = i;
+        if (u < 0)
+            return false;
+        if (u == b)
+            return R->arrive[u] <= tb;
+        R->done[u] = true;
+        for (int e = 0; e < R->nedges; e++) {
+            const struct redge *d = &R->edges[e];
+            if (d->from != u || d->t1 < R->arrive[u])
+                continue;
+            uint64_t t = d->t2 > R->arrive[u] ? d->t2 : R->arrive[u];
+            if (t < R->arrive[d->to])
+                R->arrive[d->to] = t;
+        }
+    }
+}
+
+static bool ordered(struct race *R, const struct runit *u, const struct runit *v)
+{
+    return hb(R, u->actor, u->end, v->actor, v->start) || hb(R, v->actor, v->end, u->actor, u->start);
+}
+
+/* --- stacks ------------------------------------------------------------------ */
+
+static const struct lg_module_map *module_for(const struct lg_image *im, uint64_t pc)
+{
+    for (int i = 0; i < im->nmods; i++)
+        if (im->mods[i].lo <= pc && pc <= im->mods[i].hi)
+            return &im->mods[i];
+    return NULL;
+}
+
+static bool python_user_frame(const struct lg_loc *l)
+{
+    if (!l->file || l->file[0] == '<')
+        return false;
+    if (strstr(l->file, "/site-packages/") || strstr(l->file, "/dist-packages/"))
+        return true;
+    return !strstr(l->file, "/lib/python3");
+}
+
+/* A symbolized model stack for stack_id of src si (arena-owned), or NULL. */
+static struct lg_stack *stack_build(struct race *R, int si, uint32_t id)
+{
+    struct rsrc *s = &R->srcs[si];
+    struct lg_model_priv *p = R->m->priv;
+    int off;
+    if (!id)
+        return NULL;
+    struct lg_stack *st = lg_arena_alloc(R->arena, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->user = -1;
+    if (lg_map_get(&s->stack_off, id, &off)) {
+        const struct lg_rec_hdr *r = rec_at(s, off);
+        const struct lg_rec_stack *sr = lg_rec_payload(r);
+        uint32_t n = sr->nframes;
+        uint32_t room = (lg_rec_payload_size(r) - (uint32_t)sizeof(*sr)) / 8;
+        if (n > room)
+            n = room;
+        st->frames = n ? lg_arena_alloc(R->arena, n * sizeof(struct lg_loc)) : NULL;
+        st->n = st->frames ? n : 0;
+        const struct lg_image *im = s->proc >= 0 ? &p->images[s->proc] : NULL;
+        for (uint32_t i = 0; i < st->n; i++) {
+            struct lg_loc *l = &st->frames[i];
+            l->pc = sr->pc[i];
+            const struct lg_module_map *mm = im ? module_for(im, l->pc) : NULL;
+            if (!mm)
+                continue;
+            l->module = (char *)mm->path;
+            const char *file = NULL, *fn = NULL;
+            int line = 0;
+            if (R->sym)
+                lg_symbolizer_code(R->sym, mm->path, mm->base, l->pc ? l->pc - 1 : 0, &file, &line,
+                                   &fn);
+            l->file = (char *)file;
+            l->line = line;
+            l->function = (char *)fn;
+            if (st->user < 0 && !mm->system && (file || fn))
+                st->user = (int)i;
+        }
+    }
+    if (lg_map_get(&s->pystack_off, id, &off)) {
+        const struct lg_rec_hdr *r = rec_at(s, off);
+        const struct lg_rec_pystack *pr = lg_rec_payload(r);
+        const uint8_t *q = pr->frames, *end = (const uint8_t *)r + r->size;
+        uint32_t want = pr->nframes > 256 ? 256 : pr->nframes, n = 0;
+        st->py = want ? lg_arena_alloc(R->arena, want * sizeof(struct lg_loc)) : NULL;
+        while (st->py && n < want && q + 8 <= end) {
+            uint32_t line;
+            uint16_t flen, fnlen;
+            memcpy(&line, q, 4);
+            memcpy(&flen, q + 4, 2);
+            memcpy(&fnlen, q + 6, 2);
+            if (q + 8 + flen + fnlen > end)
+                break;
+            struct lg_loc *l = &st->py[n++];
+            l->python = true;
+            l->line = (int)line;
+            const char *file = (const char *)q + 8;
+            size_t cl = strlen(p->cwd);
+            if (cl && flen > cl && strncmp(file, p->cwd, cl) == 0 && file[cl] == '/')
+                l->file = (char *)lg_intern(R->strs, file + cl + 1, flen - cl - 1);
+            else
+                l->file = (char *)lg_intern(R->strs, file, flen);
+            l->function = (char *)lg_intern(R->strs, (const char *)q + 8 + flen, fnlen);
+            q += (8 + flen + fnlen + 3) & ~3u;
+        }
+        st->npy = n;
+        if (n) {
+            st->user = -1;
+            for (uint32_t i = 0; i < n; i++)
+                if (python_user_frame(&st->py[i])) {
+                    st->user = (int)i;
+                    break;
+                }
+            if (st->user < 0)
+                st->user = 0;
+        }
+    }
+    return st;
+}
+
+/* --- units and findings ---------------------------------------------------- */
+
+static bool is_write(uint32_t op)
+{
+    return op == LG_FOP_WRITE || op == LG_FOP_TRUNCATE || op == LG_FOP_RENAME;
+}
+
+static bool append_only(const struct race *R, const struct raccess *a)
+{
+    return a->op == LG_FOP_WRITE && a->session >= 0 && (R->sessions[a->session].oflags & O_APPEND);
+}
+
+static int acc_time_cmp(const void *x, const void *y, void *ctx)
+{
+    const struct race *R = ctx;
+    const struct raccess *a = &R->acc[*(const int *)x], *b = &R->acc[*(const int *)y];
+    if (a->actor != b->actor)
+        return a->actor < b->actor ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    if (a->op != b->op)
+        return a->op < b->op ? -1 : 1;
+    return *(const int *)x - *(const int *)y;
+}
+
+static const char *actor_name(struct race *R, int a, char *buf, size_t len)
+{
+    const struct ractor *x = &R->actors[a];
+    int threads_here = 0;
+    for (int i = 0; i < R->nactors; i++)
+        if (R->actors[i].pid == x->pid && R->actors[i].tid > 0)
+            threads_here++;
+    const char *tn = x->thread >= 0 ? R->m->threads[x->thread].name : NULL;
+    if (x->tid == x->pid && threads_here <= 1)
+        snprintf(buf, len, "process %d", x->pid);
+    else if (tn)
+        snprintf(buf, len, "thread %s (tid %d) of process %d", tn, x->tid, x->pid);
+    else
+        snprintf(buf, len, "thread %d of process %d", x->tid, x->pid);
+    return buf;
+}
+
+static char *fmt(struct race *R, const char *f, ...) __attribute__((format(printf, 2, 3)));
+static char *fmt(struct race *R, const char *f, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof(buf), f, ap);
+    va_end(ap);
+    return lg_arena_strdup(R->arena, buf);
+}
+
+static const char *loc_text(const struct lg_loc *l, char *buf, size_t len)
+{
+    if (!l)
+        snprintf(buf, len, "an unknown place");
+    else if (l->file)
+        snprintf(buf, len, "%s:%d", strrchr(l->file, '/') ? strrchr(l->file, '/') + 1 : l->file,
+                 l->line);
+    else if (l->function)
+        snprintf(buf, len, "%s", l->function);
+    else
+        snprintf(buf, len, "0x%llx", (unsigned long long)l->pc);
+    return buf;
+}
+
+/* Name a normalized lock for the report. */
+static const char *lock_text(struct race *R, const struct raccess *a, const struct lg_race_lock *l,
+                             char *buf, size_t len)
+{
+    const char *path = R->files[a->file].path;
+    for (int f = 0; f < R->nfiles; f++) {
+        if (key4('F', R->files[f].dev, R->files[f].ino, 0) == l->key ||
+            key4('R', R->files[f].dev, R->files[f].ino, 0) == l->key) {
+            path = R->files[f].path;
+            break;
+        }
+    }
+    switch (l->kind) {
+    case LG_IOL_FLOCK:
+        snprintf(buf, len, "flock on %s", path ? path : "a file");
+        return buf;
+    case LG_IOL_POSIX:
+    case LG_IOL_OFD:
+        snprintf(buf, len, "fcntl/lockf lock on %s", path ? path : "a file");
+        return buf;
+    default:
+        break;
+    }
+    /* pthread lock or semaphore: find its model name through LOCK_NEW */
+    struct rsrc *s = &R->srcs[a->src];
+    struct lg_model_priv *p = R->m->priv;
+    for (int i = 0; i < R->m->nlocks; i++) {
+        const struct lg_lock *ml = &R->m->locks[i];
+        const struct lg_lock_extra *x = &p->lockx[i];
+        bool match;
+        if (x->flags & LG_LOCKF_SHARED_ID)
+            match = key4('S', x->dev, x->ino, x->offset) == l->key;
+        else
+            match = ml->process == s->proc &&
+                    key4('P', (uint64_t)s->pid, s->exec_seq, x->trace_id) == l->key;
+        if (match && ml->name) {
+            snprintf(buf, len, "%s", ml->name);
+            return buf;
+        }
+    }
+    snprintf(buf, len, "a %s", l->kind == LG_IOL_LOCK ? "lock" : "file lock");
+    return buf;
+}
+
+struct fbuild {
+    struct lg_loc *locs;
+    int nlocs, cap;
+    struct lg_stack **stacks;
+    int nstacks, capst;
+};
+
+static void loc_add(struct race *R, struct fbuild *b, const struct lg_stack *st)
+{
+    const struct lg_loc *l = lg_stack_user_loc(st);
+    if (!l || (!l->file && !l->function))
+        return;
+    for (int i = 0; i < b->nlocs; i++)
+        if (b->locs[i].line == l->line && b->locs[i].file == l->file &&
+            b->locs[i].function == l->function)
+            return;
+    if (lg_grow((void **)&b->locs, &b->cap, b->nlocs + 1, sizeof(*b->locs)) < 0)
+        return;
+    b->locs[b->nlocs++] = *l;
+    (void)R;
+}
+
+static void stack_add(struct fbuild *b, struct lg_stack *st)
+{
+    if (!st || lg_grow((void **)&b->stacks, &b->capst, b->nstacks + 1, sizeof(*b->stacks)) < 0)
+        return;
+    b->stacks[b->nstacks++] = st;
+}
+
+/* One line for a unit: who, what, where, holding what. */
+static char *unit_text(struct race *R, const struct runit *u, struct fbuild *b)
+{
+    char who[128], l1[256], l2[256], l3[256], held[512];
+    const struct raccess *rd = u->read >= 0 ? &R->acc[u->read] : NULL;
+    const struct raccess *wr = u->write >= 0 ? &R->acc[u->write] : NULL;
+    const struct raccess *any = rd ? rd : wr;
+    const struct rfile *f = &R->files[any->file];
+    struct lg_stack *rs = rd ? stack_build(R, rd->src, rd->stack) : NULL;
+    struct lg_stack *ws = wr ? stack_build(R, wr->src, wr->stack) : NULL;
+    const struct raccess *first = rd ? rd : wr;
+    struct lg_stack *os = first->session >= 0
+                              ? stack_build(R, first->src, R->sessions[first->session].open_stack)
+                              : NULL;
+    if (rs) loc_add(R, b, rs);
+    if (ws) loc_add(R, b, ws);
+    if (os) loc_add(R, b, os);
+    stack_add(b, rs);
+    stack_add(b, ws);
+    stack_add(b, os);
+
+    held[0] = 0;
+    for (int i = 0; i < u->nheld; i++) {
+        char one[160];
+        size_t n = strlen(held);
+        snprintf(held + n, sizeof(held) - n, "%s%s", i ? ", " : "",
+                 lock_text(R, any, &u->held[i], one, sizeof(one)));
+    }
+    actor_name(R, u->actor, who, sizeof(who));
+    const char *fname = f->path ? f->path : "the file";
+    const char *opened = os ? loc_text(lg_stack_user_loc(os), l3, sizeof(l3)) : NULL;
+    switch (u->kind) {
+    case U_RMW:
+        return fmt(R, "%s read %s at %s%s%s, then wrote it back at %s, holding %s", who, fname,
+                   loc_text(lg_stack_user_loc(rs), l1, sizeof(l1)), opened ? " (opened at " : "",
+                   opened ? opened : "", loc_text(lg_stack_user_loc(ws), l2, sizeof(l2)),
+                   held[0] ? held : "no lock");
+    case U_WRITE:
+        return fmt(R, "%s wrote %s at %s%s%s%s, holding %s", who, fname,
+                   loc_text(lg_stack_user_loc(ws), l2, sizeof(l2)), opened ? " (opened at " : "",
+                   opened ? opened : "", opened ? ")" : "", held[0] ? held : "no lock");
+    default:
+        return fmt(R, "%s read %s at %s%s%s%s, holding %s", who, fname,
+                   loc_text(lg_stack_user_loc(rs), l1, sizeof(l1)), opened ? " (opened at " : "",
+                   opened ? opened : "", opened ? ")" : "", held[0] ? held : "no lock");
+    }
+}
+
+static int unit_score(const struct runit *u, const struct runit *v)
+{
+    int s = 0;
+    s += u->kind == U_RMW ? 3 : u->kind == U_WRITE ? 2 : 0;
+    s += v->kind == U_RMW ? 3 : v->kind == U_WRITE ? 2 : 0;
+    return s;
+}
+
+static int report(struct race *R, int fi, const struct runit *u, const struct runit *v,
+                  int nactors_racing)
+{
+    struct lg_model *m = R->m;
+    const struct rfile *f = &R->files[fi];
+    struct lg_finding *fd = lg_finding_add(m, LG_FK_LOCK_DISCIPLINE_RACE, LG_SEV_ERROR);
+    if (!fd)
+        return -ENOMEM;
+    struct fbuild b = {0};
+    char *d1 = unit_text(R, u, &b);
+    char *d2 = unit_text(R, v, &b);
+    char wa[128], wb[128];
+    bool overlap = u->start < v->end && v->start < u->end;
+    const char *shape = u->kind == U_RMW && v->kind == U_RMW ? "two read-modify-write sequences"
+                        : (u->kind == U_RMW || v->kind == U_RMW) ? "a read-modify-write and a write"
+                        : (u->kind == U_WRITE && v->kind == U_WRITE) ? "two writes"
+                                                                     : "a read and a write";
+    fd->message = fmt(R, "lock-discipline race on %s: %s by %s and %s are not ordered and hold no "
+                         "lock in common%s",
+                      f->path ? f->path : "a file", shape, actor_name(R, u->actor, wa, sizeof(wa)),
+                      actor_name(R, v->actor, wb, sizeof(wb)),
+                      nactors_racing > 2 ? fmt(R, " (%d actors race on it)", nactors_racing) : "");
+    fd->ndetails = 3;
+    fd->details = lg_arena_alloc(R->arena, 3 * sizeof(char *));
+    if (fd->details) {
+        fd->details[0] = d1;
+        fd->details[1] = d2;
+        fd->details[2] = overlap ? fmt(R, "the two overlapped in time in this run: a lost update "
+                                          "(last write wins) or a torn read is possible")
+                                 : fmt(R, "they did not overlap in this run, but nothing orders "
+                                          "them (no fork, join, wait or common lock between them)");
+    } else {
+        fd->ndetails = 0;
+    }
+    fd->locations = lg_arena_alloc(R->arena, (size_t)(b.nlocs ? b.nlocs : 1) * sizeof(*fd->locations));
+    if (fd->locations) {
+        memcpy(fd->locations, b.locs, (size_t)b.nlocs * sizeof(*b.locs));
+        fd->nloc = b.nlocs;
+    }
+    fd->stacks = lg_arena_alloc(R->arena, (size_t)(b.nstacks ? b.nstacks : 1) * sizeof(*fd->stacks));
+    if (fd->stacks) {
+        memcpy(fd->stacks, b.stacks, (size_t)b.nstacks * sizeof(*b.stacks));
+        fd->nstacks = b.nstacks;
+    }
+    int th[2] = { R->actors[u->actor].thread, R->actors[v->actor].thread };
+    fd->threads = lg_arena_alloc(R->arena, 2 * sizeof(int));
+    if (fd->threads) {
+        for (int i = 0; i < 2; i++)
+            if (th[i] >= 0)
+                fd->threads[fd->nthreads++] = th[i];
+    }
+    int pa = R->actors[u->actor].proc, pb = R->actors[v->actor].proc;
+    fd->process = pa == pb ? pa : -1;
+    free(b.locs);
+    free(b.stacks);
+    return 0;
+}
+
+/* Units of one file, then the best racing pair. */
+static int judge_file(struct race *R, int fi)
+{
+    struct rfile *f = &R->files[fi];
+    int n = f->nacc;
+    if (n < 2)
+        return 0;
+    qsort_r(f->acc, (size_t)n, sizeof(int), acc_time_cmp, R);
+    /* one actor only, or never written (append-only writes do not count) */
+    bool written = false, several = false;
+    for (int i = 0; i < n; i++) {
+        const struct raccess *a = &R->acc[f->acc[i]];
+        if (is_write(a->op) && !append_only(R, a))
+            written = true;
+        if (a->actor != R->acc[f->acc[0]].actor)
+            several = true;
+    }
+    if (!written || !several)
+        return 0;
+
+    struct runit *units = calloc((size_t)n, sizeof(*units));
+    int nu = 0;
+    if (!units)
+        return -ENOMEM;
+    for (int i = 0; i < n && nu < MAX_UNITS_PER_FILE; i++) {
+        int ai = f->acc[i];
+        const struct raccess *a = &R->acc[ai];
+        if (append_only(R, a))
+            continue;
+        struct runit *u = &units[nu];
+        u->actor = a->actor;
+        u->read = u->write = -1;
+        if (a->op == LG_FOP_READ) {
+            /* the actor's next (non-append) access to this file */
+            int nj = -1;
+            for (int j = i + 1; j < n; j++) {
+                const struct raccess *b = &R->acc[f->acc[j]];
+                if (b->actor != a->actor)
+                    break;
+                if (append_only(R, b))
+                    continue;
+                nj = j;
+                break;
+            }
+            if (nj >= 0 && is_write(R->acc[f->acc[nj]].op)) {
+                const struct raccess *w = &R->acc[f->acc[nj]];
+                u->kind = U_RMW;
+                u->read = ai;
+                u->write = f->acc[nj];
+                u->start = a->first;
+                u->end = w->last > a->last ? w->last : a->last;
+                u->nheld = lockset_meet(R, a->held, a->nheld, w->held, w->nheld, &u->held);
+                i = nj;
+            } else {
+                u->kind = U_PEEK;
+                u->read = ai;
+                u->start = a->first;
+                u->end = a->last;
+                u->held = a->held;
+                u->nheld = a->nheld;
+            }
+        } else {
+            u->kind = U_WRITE;
+            u->write = ai;
+            u->start = a->first;
+            u->end = a->last;
+            u->held = a->held;
+            u->nheld = a->nheld;
+        }
+        nu++;
+    }
+
+    /* The writers' discipline: the locks every write held. */
+    struct lg_race_lock *disc = NULL;
+    int ndisc = -1;
+    for (int i = 0; i < nu; i++) {
+        if (units[i].kind == U_PEEK)
+            continue;
+        if (ndisc < 0) {
+            disc = units[i].held;
+            ndisc = units[i].nheld;
+        } else {
+            ndisc = lockset_meet(R, disc, ndisc, units[i].held, units[i].nheld, &disc);
+        }
+    }
+    bool disciplined = ndisc > 0;
+
+    int best_u = -1, best_v = -1, best_score = -1;
+    bool *racing = calloc((size_t)R->nactors, sizeof(bool));
+    int nracing = 0;
+    for (int i = 0; i < nu; i++) {
+        for (int j = i + 1; j < nu; j++) {
+            const struct runit *u = &units[i], *v = &units[j];
+            if (u->actor == v->actor)
+                continue;
+            if (u->kind == U_PEEK && v->kind == U_PEEK)
+                continue;
+            if ((u->kind == U_PEEK || v->kind == U_PEEK) && disciplined)
+                continue;
+            if (lg_race_common_lock(u->held, u->nheld, v->held, v->nheld))
+                continue;
+            if (ordered(R, u, v))
+                continue;
+            int sc = unit_score(u, v);
+            if (racing) {
+                nracing += !racing[u->actor] + !racing[v->actor];
+                racing[u->actor] = racing[v->actor] = true;
+            }
+            if (sc > best_score) {
+                best_score = sc;
+                best_u = i;
+                best_v = j;
+            }
+        }
+    }
+    int rc = 0;
+    if (best_u >= 0) {
+        /* the unit that wrote first (or the RMW) leads the report */
+        struct runit *u = &units[best_u], *v = &units[best_v];
+        if (v->kind > u->kind || (v->kind == u->kind && v->start < u->start)) {
+            struct runit *t = u;
+            u = v;
+            v = t;
+        }
+        rc = report(R, fi, u, v, nracing);
+    }
+    free(racing);
+    free(units);
+    return rc;
+}
+
+/* --- entry ----------------------------------------------------------------- */
+
+static int is_trace_name(const char *n)
+{
+    size_t l = strlen(n);
+    return strncmp(n, "trace-", 6) == 0 && l > 4 && strcmp(n + l - 4, ".lgt") == 0;
+}
+
+static int src_cmp(const void *x, const void *y)
+{
+    const struct rsrc *a = x, *b = y;
+    if (a->pid != b->pid)
+        return a->pid < b->pid ? -1 : 1;
+    return a->exec_seq < b->exec_seq ? -1 : a->exec_seq > b->exec_seq;
+}
+
+int lg_analyze_races(struct lg_model *m)
+{
+    struct race R;
+    int rc = 0;
+    memset(&R, 0, sizeof(R));
+    if (!m || !m->dir || !m->priv)
+        return 0;
+    R.m = m;
+    R.arena = &m->priv->arena;
+    R.strs = &m->priv->strs;
+
+    DIR *d = opendir(m->dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int cap = 0;
+    while ((de = readdir(d))) {
+        if (!is_trace_name(de->d_name))
+            continue;
+        if (lg_grow((void **)&R.srcs, &cap, R.nsrcs + 1, sizeof(*R.srcs)) < 0) {
+            rc = -ENOMEM;
+            break;
+        }
+        struct rsrc *s = &R.srcs[R.nsrcs];
+        memset(s, 0, sizeof(*s));
+        size_t pl = strlen(m->dir) + strlen(de->d_name) + 2;
+        s->path = malloc(pl);
+        if (!s->path) {
+            rc = -ENOMEM;
+            break;
+        }
+        snprintf(s->path, pl, "%s/%s", m->dir, de->d_name);
+        const char *why;
+        if (lg_trace_open(s->path, &s->tf, &why) < 0) {
+            free(s->path);
+            continue;
+        }
+        s->pid = s->tf.hdr->pid;
+        s->exec_seq = s->tf.hdr->exec_seq;
+        s->proc = proc_of(m, s->pid, s->exec_seq);
+        R.nsrcs++;
+    }
+    closedir(d);
+    qsort(R.srcs, (size_t)R.nsrcs, sizeof(*R.srcs), src_cmp);
+
+    /* Cheap exit: no file accesses anywhere, nothing to do. */
+    if (rc == 0) {
+        for (int i = 0; i < R.nsrcs; i++)
+            read_src(&R, i, 1);
+        for (int i = 0; i < R.nsrcs; i++)
+            read_src(&R, i, 2);
+    }
+    if (rc == 0 && R.nacc > 1) {
+        spread_process_facts(&R);
+        R.arrive = calloc((size_t)R.nactors + 1, sizeof(*R.arrive));
+        R.done = calloc((size_t)R.nactors + 1, sizeof(*R.done));
+        R.sym = lg_symbolizer_new(R.strs, m->priv->cwd);
+        if (!R.arrive || !R.done)
+            rc = -ENOMEM;
+        /* Deterministic order: files by first path, then identity. */
+        for (int fi = 0; rc == 0 && fi < R.nfiles; fi++)
+            rc = judge_file(&R, fi);
+        if (R.sym)
+            lg_symbolizer_free(R.sym);
+    }
+
+    for (int i = 0; i < R.nsrcs; i++) {
+        lg_trace_close(&R.srcs[i].tf);
+        free(R.srcs[i].path);
+        lg_map_free(&R.srcs[i].stack_off);
+        lg_map_free(&R.srcs[i].pystack_off);
+        lg_map_free(&R.srcs[i].lock_off);
+        lg_map_free(&R.srcs[i].session);
+    }
+    for (int i = 0; i < R.nfiles; i++)
+        free(R.files[i].acc);
+    free(R.srcs);
+    free(R.sessions);
+    free(R.acc);
+    free(R.actors);
+    free(R.edges);
+    free(R.files);
+    free(R.arrive);
+    free(R.done);
+    lg_map_free(&R.actor_of);
+    lg_map_free(&R.file_of);
+    return rc;
+}
