@@ -4,7 +4,8 @@
  * the first thread takes A then B and lets go; only then does the second
  * take B then A. Both threads are alive together, so with other timing
  * each could hold its first lock while waiting for the other's: a
- * potential deadlock, recorded although this run did not hang.
+ * potential deadlock, recorded although this run did not hang. Neither
+ * thread ends before both are done, as in a long-running program.
  * Clean twin: ordered.c. The run that really hangs: abba_hang.c.
  */
 #include <pthread.h>
@@ -25,6 +26,7 @@ static void *move_a_to_b(void *arg)
     pthread_mutex_unlock(&mutexB);
     pthread_mutex_unlock(&mutexA);
     step_reach(1);
+    step_wait(2);                /* stay alive until the other is done */
     return NULL;
 }
 
@@ -37,6 +39,7 @@ static void *move_b_to_a(void *arg)
     balance_a += 5;
     pthread_mutex_unlock(&mutexA);
     pthread_mutex_unlock(&mutexB);
+    step_reach(2);
     return NULL;
 }
 

@@ -26,6 +26,7 @@ static void *move_a_to_b(void *arg)
     pthread_mutex_unlock(&mutexA);
     pthread_mutex_unlock(&big_lock);
     step_reach(1);
+    step_wait(2);                /* both threads alive together */
     return NULL;
 }
 
@@ -40,6 +41,7 @@ static void *move_b_to_a(void *arg)
     pthread_mutex_unlock(&mutexA);
     pthread_mutex_unlock(&mutexB);
     pthread_mutex_unlock(&big_lock);
+    step_reach(2);
     return NULL;
 }
 

@@ -40,6 +40,7 @@ static void *pay_0_to_1(void *arg)
 {
     transfer(&accounts[0], &accounts[1], 30);
     step_reach(1);
+    step_wait(2);
     return NULL;
 }
 
@@ -47,6 +48,7 @@ static void *pay_1_to_0(void *arg)
 {
     step_wait(1);
     transfer(&accounts[1], &accounts[0], 20);
+    step_reach(2);
     return NULL;
 }
 

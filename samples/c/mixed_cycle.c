@@ -6,7 +6,8 @@
  *   evictor: cache (rwlock, write) -> disk_slot (semaphore)
  *   flusher: disk_slot (semaphore) -> index_lock (mutex)
  * No two threads invert a pair, but the three together close a cycle.
- * Staggered so that this run finishes.
+ * Staggered so that this run finishes; all three stay alive until the
+ * last is done.
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -27,6 +28,7 @@ static void *loader(void *arg)
     pthread_rwlock_unlock(&cache);
     pthread_mutex_unlock(&index_lock);
     step_reach(1);
+    step_wait(3);
     return NULL;
 }
 
@@ -39,6 +41,7 @@ static void *evictor(void *arg)
     sem_post(&disk_slot);
     pthread_rwlock_unlock(&cache);
     step_reach(2);
+    step_wait(3);
     return NULL;
 }
 
@@ -50,6 +53,7 @@ static void *flusher(void *arg)
     flushed++;
     pthread_mutex_unlock(&index_lock);
     sem_post(&disk_slot);
+    step_reach(3);
     return NULL;
 }
 

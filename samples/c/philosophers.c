@@ -29,6 +29,7 @@ static void *philosopher(void *arg)
     pthread_mutex_unlock(&fork_at[right]);
     pthread_mutex_unlock(&fork_at[left]);
     step_reach(i + 1);
+    step_wait(N);                /* the table stays set until all have eaten */
     return NULL;
 }
 

@@ -23,6 +23,7 @@ static void *add_user(void *arg)
     pthread_rwlock_unlock(&groups);
     pthread_rwlock_unlock(&users);
     step_reach(1);
+    step_wait(2);
     return NULL;
 }
 
@@ -35,6 +36,7 @@ static void *add_group(void *arg)
     nusers++;
     pthread_rwlock_unlock(&users);
     pthread_rwlock_unlock(&groups);
+    step_reach(2);
     return NULL;
 }
 

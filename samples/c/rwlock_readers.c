@@ -23,6 +23,7 @@ static void *list_users(void *arg)
     pthread_rwlock_unlock(&groups);
     pthread_rwlock_unlock(&users);
     step_reach(1);
+    step_wait(2);                /* both readers alive together */
     return NULL;
 }
 
@@ -34,6 +35,7 @@ static void *list_groups(void *arg)
     seen += ngroups * nusers;
     pthread_rwlock_unlock(&users);
     pthread_rwlock_unlock(&groups);
+    step_reach(2);
     return NULL;
 }
 

@@ -22,6 +22,7 @@ static void *sort_mail(void *arg)
     sem_post(&outbox);
     sem_post(&inbox);
     step_reach(1);
+    step_wait(2);
     return NULL;
 }
 
@@ -33,6 +34,7 @@ static void *send_mail(void *arg)
     moved++;
     sem_post(&inbox);
     sem_post(&outbox);
+    step_reach(2);
     return NULL;
 }
 
