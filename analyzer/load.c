@@ -8,6 +8,7 @@
  */
 #include "lg_analyze.h"
 #include "lg_hang.h"
+#include "lg_race.h"
 #include "lg_trace_read.h"
 
 #include <dirent.h>
@@ -985,6 +986,9 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     rc = lg_analyze_hang(m);
     if (rc < 0)
         lg_model_skip(m, "hang analysis failed (%s)", strerror(-rc));
+    rc = lg_analyze_races(m);
+    if (rc < 0)
+        lg_model_skip(m, "race analysis failed (%s)", strerror(-rc));
     lg_findings_sort(m);
     for (int i = 0; i < nnames; i++)
         free(names[i]);

@@ -127,6 +127,7 @@ struct race {
     struct rfile *files;
     int nfiles, cap_files;
     struct lg_map file_of;        /* mix(dev, ino) -> file */
+    struct lg_map pthread_of;     /* mix(pid, pthread_t) -> tid (latest THREAD_START) */
     struct lg_symbolizer *sym;
     /* hb search scratch */
     uint64_t *arrive;
@@ -427,6 +428,8 @@ static void read_src(struct race *R, int si, int pass)
         case LG_REC_THREAD_START: {
             const struct lg_rec_thread_start *ts = lg_rec_payload(r);
             int to = actor_get(R, s->pid, r->tid);
+            if (ts->pthread)
+                lg_map_put(&R->pthread_of, key2((uint64_t)s->pid, ts->pthread), r->tid);
             if (ts->creator_tid)
                 edge_add(R, actor_get(R, s->pid, ts->creator_tid), to, r->time_ns, r->time_ns);
             break;
@@ -440,8 +443,12 @@ static void read_src(struct race *R, int si, int pass)
         }
         case LG_REC_JOIN: {
             const struct lg_rec_join *j = lg_rec_payload(r);
-            if (j->ret == 0 && j->joined_tid)
-                edge_add(R, actor_get(R, s->pid, j->joined_tid), actor_get(R, s->pid, r->tid),
+            int joined = j->joined_tid;
+            if (!joined && j->pthread &&
+                !lg_map_get(&R->pthread_of, key2((uint64_t)s->pid, j->pthread), &joined))
+                joined = 0;
+            if (j->ret == 0 && joined > 0)
+                edge_add(R, actor_get(R, s->pid, joined), actor_get(R, s->pid, r->tid),
                          r->time_ns, r->time_ns);
             break;
         }
@@ -1160,5 +1167,6 @@ int lg_analyze_races(struct lg_model *m)
     free(R.done);
     lg_map_free(&R.actor_of);
     lg_map_free(&R.file_of);
+    lg_map_free(&R.pthread_of);
     return rc;
 }
