@@ -450,22 +450,50 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Appends text with every absolute path cut to its last component: the
+ * picture has room for "abba.c:20", not for the checkout's location. */
+static void put_short_paths(struct lg_sb *l, const char *text)
+{
+    for (const char *p = text; *p;) {
+        if (*p == '/' && (p == text || p[-1] == ' ' || p[-1] == '(')) {
+            const char *end = p + strcspn(p, " ),");
+            const char *base = p;
+            for (const char *q = p; q < end; q++)
+                if (*q == '/')
+                    base = q + 1;
+            lg_sb_putn(l, base, (size_t)(end - base));
+            p = end;
+        } else {
+            lg_sb_putn(l, p, 1);
+            p++;
+        }
+    }
+}
+
 /* "holds" or "waits for", then the label the analyzer gave the edge (the
  * call and its source line), unless that label already says what the
- * edge is ("holds", "ends with"). */
-static void wf_edge_label(struct lg_sb *l, const struct lg_wf_edge *e)
+ * edge is ("holds", "ends with"). An edge that starts at an object, not
+ * a thread, cannot be a wait (the model's waits-for edges go from a
+ * blocked thread): it is drawn as a holds edge, such as a pipe's read
+ * end held by a process. */
+static enum lg_wf_edge_kind wf_edge_kind(const struct lg_waitfor *wf, const struct lg_wf_edge *e)
+{
+    if (e->kind == LG_WF_WAITS_FOR && wf->nodes[e->from].kind != LG_WF_THREAD)
+        return LG_WF_HOLDS;
+    return e->kind;
+}
+
+static void wf_edge_label(struct lg_sb *l, enum lg_wf_edge_kind kind, const struct lg_wf_edge *e)
 {
     const char *label = e->label ? e->label : "";
-    const char *verb = e->kind == LG_WF_HOLDS ? "holds" : "waits for";
-    bool says_it = e->kind == LG_WF_HOLDS ? starts_with(label, "holds")
-                                          : starts_with(label, "waits") || starts_with(label, "ends with");
-    if (says_it) {
-        lg_sb_puts(l, label);
-        return;
+    bool says_it = kind == LG_WF_HOLDS ? starts_with(label, "holds") || starts_with(label, "ends with")
+                                       : starts_with(label, "waits");
+    if (!says_it) {
+        lg_sb_puts(l, kind == LG_WF_HOLDS ? "holds" : "waits for");
+        if (*label)
+            lg_sb_puts(l, "\n");
     }
-    lg_sb_puts(l, verb);
-    if (*label)
-        lg_sb_printf(l, "\n%s", label);
+    put_short_paths(l, label);
 }
 
 /* The wait-for graph recorded at the hang, as the supervisor saw it. */
@@ -522,13 +550,14 @@ static int build_waitfor(struct builder *b)
         const struct lg_wf_edge *e = &wf->edges[i];
         if (e->from < 0 || e->from >= wf->nnodes || e->to < 0 || e->to >= wf->nnodes)
             continue;
+        enum lg_wf_edge_kind kind = wf_edge_kind(wf, e);
         l.len = 0;
-        wf_edge_label(&l, e);
+        wf_edge_label(&l, kind, e);
         if (l.failed) {
             b->err = "out of memory";
             goto out;
         }
-        if (!new_edge(b, node[e->from], node[e->to], e->kind == LG_WF_HOLDS ? E_HOLDS : E_WAITS,
+        if (!new_edge(b, node[e->from], node[e->to], kind == LG_WF_HOLDS ? E_HOLDS : E_WAITS,
                       e->on_cycle ? CLS_ERROR : CLS_NONE, l.s))
             goto out;
     }

@@ -99,13 +99,15 @@ static void uri_path(struct lg_sb *b, const char *p)
     }
 }
 
+static bool is_under(const char *root, const char *file);
+
 /* Whether file lies under the source root; *rel is then the rest of it. */
 static bool under_root(const struct sarif *s, const char *file, const char **rel)
 {
     if (!s->root || file[0] != '/')
         return false;
     size_t n = strlen(s->root);
-    if (strncmp(file, s->root, n) != 0 || (file[n] != '/' && n != 1))
+    if (!is_under(s->root, file))
         return false;
     *rel = file + (n == 1 ? 1 : n + 1);
     return **rel != '\0';
@@ -132,8 +134,12 @@ static void physical(struct sarif *s, const struct lg_loc *l)
         while (strncmp(p, "./", 2) == 0)
             p += 2;
         uri_path(b, p);
-        lg_sb_puts(b, "\",\"uriBaseId\":\"SRCROOT\"}");
-        s->used_root |= s->root != NULL;
+        if (strncmp(p, "../", 3) == 0 || !s->root) {
+            lg_sb_puts(b, "\"}");   /* no root, or outside it (a library's build tree) */
+        } else {
+            lg_sb_puts(b, "\",\"uriBaseId\":\"SRCROOT\"}");
+            s->used_root = true;
+        }
     }
     if (l->line > 0)
         lg_sb_printf(b, ",\"region\":{\"startLine\":%d}", l->line);
@@ -353,10 +359,59 @@ static void rule(struct lg_sb *b, int k)
     lg_sb_puts(b, ",\"properties\":{\"tags\":[\"concurrency\"]}}");
 }
 
-static char *source_root(void)
+/* The directory holding `file` that has a .git entry, or NULL. */
+static char *git_root_of(const char *file)
+{
+    char *dir = strdup(file);
+    if (!dir)
+        return NULL;
+    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+        *slash = '\0';
+        struct lg_sb probe = {0};
+        lg_sb_printf(&probe, "%s/.git", *dir ? dir : "");
+        bool found = !probe.failed && access(probe.s, F_OK) == 0;
+        lg_sb_free(&probe);
+        if (found && *dir)
+            return dir;
+    }
+    free(dir);
+    return NULL;
+}
+
+static bool is_under(const char *root, const char *file)
+{
+    size_t n = strlen(root);
+    return strncmp(file, root, n) == 0 && (file[n] == '/' || n == 1);
+}
+
+/* The source root the URIs are made relative to: $LOCKGRAPH_SOURCE_ROOT;
+ * else the current directory when the findings' files lie under it (the
+ * usual case in CI, run from the checkout); else the git checkout that
+ * holds the first finding's file; else none (absolute file: URIs). */
+static char *source_root(const struct lg_model *m)
 {
     const char *env = getenv("LOCKGRAPH_SOURCE_ROOT");
-    char *root = env && env[0] == '/' ? strdup(env) : getcwd(NULL, 0);
+    char *root = NULL;
+    if (env && env[0] == '/') {
+        root = strdup(env);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        const char *first = NULL;
+        for (int i = 0; i < m->nfindings && !root; i++)
+            for (int j = 0; j < m->findings[i].nloc && !root; j++) {
+                const char *file = m->findings[i].locations[j].file;
+                if (!file || file[0] != '/')
+                    continue;
+                if (!first)
+                    first = file;
+                if (cwd && is_under(cwd, file))
+                    root = cwd;
+            }
+        if (!root && first)
+            root = git_root_of(first);
+        if (root != cwd)
+            free(cwd);
+    }
     if (!root)
         return NULL;
     size_t n = strlen(root);
@@ -368,7 +423,7 @@ static char *source_root(void)
 void lg_report_sarif(const struct lg_model *m, FILE *out)
 {
     struct lg_sb results = {0}, b = {0};
-    struct sarif s = {.b = &results, .m = m, .root = source_root()};
+    struct sarif s = {.b = &results, .m = m, .root = source_root(m)};
     for (int i = 0; i < m->nfindings; i++) {
         lg_sb_puts(&results, i ? ",\n" : "\n");
         result(&s, &m->findings[i]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""check_sarif.py FILE LEVELS [--schema] — checks a SARIF log written by
+"""check_sarif.py FILE LEVELS [--relative] [--schema] — checks a SARIF log written by
 lg_report_sarif: valid JSON, version 2.1.0, the lockgraph driver with one
 rule per finding kind, one result per expected level (in order), relative
 artifact URIs with start lines, codeFlows on cycles. With --schema it also
@@ -22,20 +22,24 @@ def fail(msg):
     sys.exit(1)
 
 
-def check_location(loc, where):
+def check_location(loc, where, relative):
     pl = loc.get("physicalLocation")
     if not pl:
         fail(where + ": no physicalLocation")
     art = pl["artifactLocation"]
     uri = art["uri"]
-    if art.get("uriBaseId") == "SRCROOT" and uri.startswith("/"):
-        fail(where + ": uri relative to SRCROOT starts with /: " + uri)
+    if relative:
+        if art.get("uriBaseId") != "SRCROOT" or uri.startswith("/") or ":" in uri:
+            fail(where + ": expected a path relative to SRCROOT, got %r" % art)
+    elif not uri.startswith("file:///"):
+        fail(where + ": expected an absolute file URI, got %r" % uri)
     if pl["region"]["startLine"] < 1:
         fail(where + ": startLine < 1")
 
 
 def main():
     path, levels = sys.argv[1], [x for x in sys.argv[2].split(",") if x]
+    relative = "--relative" in sys.argv
     with open(path) as f:
         log = json.load(f)
     if log.get("version") != "2.1.0":
@@ -58,14 +62,14 @@ def main():
             fail("result %d rule" % i)
         if not r["message"]["text"]:
             fail("result %d message" % i)
-        check_location(r["locations"][0], "result %d" % i)
+        check_location(r["locations"][0], "result %d" % i, relative)
         for j, rl in enumerate(r.get("relatedLocations", [])):
-            check_location(rl, "result %d related %d" % (i, j))
+            check_location(rl, "result %d related %d" % (i, j), relative)
         if r["ruleId"] == "lock-order-cycle":
             flows = r["codeFlows"][0]["threadFlows"]
             if not flows or any(not tf["locations"] for tf in flows):
                 fail("result %d: empty threadFlows" % i)
-    if "SRCROOT" in json.dumps(results):
+    if relative:
         base = run["originalUriBaseIds"]["SRCROOT"]["uri"]
         if not (base.startswith("file:///") and base.endswith("/")):
             fail("SRCROOT base %r" % base)

@@ -225,7 +225,10 @@ Test(viz, wait_for_graph_groups_threads_by_process_and_reddens_the_cycle)
     cr_expect(strstr(svg, ">queue._rlock</text>"));
     cr_expect_eq(count_groups(svg, "edge", NULL), 6);
     cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 4, "the chain is red");
-    cr_expect(strstr(svg, "bigput.py:21 p.join()"), "every edge is labelled");
+    cr_expect(strstr(svg, ">waitpid at bigput.py:21</text>"), "edge labelled, path cut to its name");
+    cr_expect_null(strstr(svg, "/work/samples/python/bigput.py"));
+    /* "ends with" starts at a process, not a thread: not a wait, so solid. */
+    cr_expect_eq(count_groups(svg, "edge", "stroke-dasharray"), 3, "the three waits are dashed");
     cr_expect(strstr(svg, ">waits for</text>") && strstr(svg, ">holds</text>"));
     cr_expect(strstr(svg, ">ends with</text>"), "a label that says what the edge is stays alone");
     cr_expect_eq(count(svg, ">holds</text>"), 2, "no \"holds holds\"");
