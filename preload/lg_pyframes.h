@@ -13,10 +13,10 @@
 
 struct lg_pyframe {
     const char *file;      /* points into the interpreter's own string; copy before the call returns */
-    uint16_t file_len;
-    const char *func;
+    uint16_t file_len;     /* file is NULL, len 0, when its UTF-8 is not at hand (non-ASCII, uncached) */
+    const char *func;      /* co_name, same rules as file */
     uint16_t func_len;
-    uint32_t line;
+    uint32_t line;         /* 0 when the instruction has no line */
 };
 
 /* Called once from the shim's (lazy) initialisation, never on a hot path:
@@ -24,6 +24,11 @@ struct lg_pyframe {
  * Python frames can be captured in this process, 0 otherwise. Safe in a
  * non-Python process (it must avoid repeated failed dlsym: they malloc). */
 int lg_py_init(void);
+
+/* The running interpreter's version ("3.12.1") once lg_py_init has run, or
+ * NULL when there is no interpreter. With lg_py_init() == 0 it is what the
+ * shim names, once, when it says Python lines are unavailable. */
+const char *lg_py_version(void);
 
 /* 1 when this process runs a supported interpreter and it is initialised. */
 int lg_py_active(void);
@@ -34,7 +39,10 @@ int lg_py_active(void);
 void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi);
 
 /* Fill up to max frames of the calling thread, innermost first. Returns
- * the number filled (0 when there is no Python frame or it is unsure). */
+ * the number filled (0 when there is no Python frame or it is unsure).
+ * Any thread, GIL held or not; 0 for a thread without Python state, before
+ * Py_Initialize and once finalisation has begun. No lock, no allocation,
+ * no system call: about 25 ns + 20 ns per frame (see tests/python). */
 int lg_py_capture(struct lg_pyframe *out, int max);
 
 #endif /* LG_PYFRAMES_H */

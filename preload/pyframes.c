@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pyframes.c — Python source locations for the shim's hooks (lg_pyframes.h).
+ * Finds the interpreter once with dlsym, then walks the calling thread's
+ * own CPython 3.11 frame stack read-only: no GIL, no allocation, no
+ * refcount change, no Python code. The layouts it reads are in
+ * pyframes_py311.h; any other version is reported and left alone.
+ */
+#include "lg_pyframes.h"
+#include "pyframes_py311.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__LP64__) || defined(_LP64)
+#define LG_PY_WALKER 1          /* the offsets in pyframes_py311.h are LP64 */
+#else
+#define LG_PY_WALKER 0
+#endif
+
+/* A walk never follows more links than this, complete or not: a damaged or
+ * misread frame chain costs the rest of the stack, never a hang. */
+#define LG_PY_MAX_WALK 512
+
+enum { PY_UNTRIED, PY_BUSY, PY_DONE };
+
+static struct {
+    int state;                          /* PY_*, changed atomically */
+    int found;                          /* an interpreter is linked in */
+    int supported;                      /* ... and its layout is known */
+    int (*is_initialized)(void);
+    void *(*this_tstate)(void);         /* PyGILState_GetThisThreadState */
+    const void *code_type;              /* &PyCode_Type */
+    const void *unicode_type;           /* &PyUnicode_Type */
+    const void *bytes_type;             /* &PyBytes_Type */
+    uintptr_t runtime_lo, runtime_hi;   /* &_PyRuntime, + its st_size */
+    char version[32];                   /* "3.11.7", from Py_GetVersion */
+#ifdef LG_PYFRAMES_SELFTEST
+    int (*addr2line)(const void *code, int addrq);  /* PyCode_Addr2Line */
+#endif
+} py;
+
+#ifdef LG_PYFRAMES_SELFTEST
+/* Test builds (tests/python) check every decoded line against the
+ * interpreter's own PyCode_Addr2Line, which is read-only in 3.11 too. */
+static unsigned long selftest_lines, selftest_mismatches;
+void lg_py_selftest_counts(unsigned long *lines, unsigned long *mismatches)
+{
+    *lines = __atomic_load_n(&selftest_lines, __ATOMIC_RELAXED);
+    *mismatches = __atomic_load_n(&selftest_mismatches, __ATOMIC_RELAXED);
+}
+#endif
+
+static inline const char *load_ptr(const char *base, size_t off)
+{
+    const char *p;
+    memcpy(&p, base + off, sizeof p);
+    return p;
+}
+
+static inline int64_t load_i64(const char *base, size_t off)
+{
+    int64_t v;
+    memcpy(&v, base + off, sizeof v);
+    return v;
+}
+
+static inline int32_t load_i32(const char *base, size_t off)
+{
+    int32_t v;
+    memcpy(&v, base + off, sizeof v);
+    return v;
+}
+
+/* Looks a symbol up once. Failed lookups malloc (FACTS §2), which is why
+ * this runs only from lg_py_init, and stops at the first missing symbol. */
+static void *lookup(const char *name)
+{
+    return dlsym(RTLD_DEFAULT, name);
+}
+
+/* Records [&_PyRuntime, +size): the GIL's mutexes and condvars live there. */
+static void find_runtime_range(void)
+{
+    void *runtime = lookup("_PyRuntime");
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+
+    if (!runtime)
+        return;
+    if (!dladdr1(runtime, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym ||
+        sym->st_size == 0)
+        return;
+    py.runtime_lo = (uintptr_t)runtime;
+    py.runtime_hi = (uintptr_t)runtime + sym->st_size;
+}
+
+static void copy_version(const char *full)
+{
+    size_t n = 0;
+
+    while (full[n] && full[n] != ' ' && n < sizeof py.version - 1)
+        n++;
+    memcpy(py.version, full, n);
+    py.version[n] = '\0';
+}
+
+static int supported(void)
+{
+    return __atomic_load_n(&py.state, __ATOMIC_ACQUIRE) == PY_DONE &&
+           py.supported;
+}
+
+static void init_once(void)
+{
+    const char *(*get_version)(void) =
+        (const char *(*)(void))lookup("Py_GetVersion");
+
+    if (!get_version)
+        return;                         /* not a Python process: one miss */
+    py.found = 1;
+    copy_version(get_version());
+    find_runtime_range();
+    if (!LG_PY_WALKER || strncmp(py.version, "3.11.", 5) != 0)
+        return;
+    py.is_initialized = (int (*)(void))lookup("Py_IsInitialized");
+    if (py.is_initialized)
+        py.this_tstate = (void *(*)(void))lookup("PyGILState_GetThisThreadState");
+    if (py.this_tstate)
+        py.code_type = lookup("PyCode_Type");
+    if (py.code_type)
+        py.unicode_type = lookup("PyUnicode_Type");
+    if (py.unicode_type)
+        py.bytes_type = lookup("PyBytes_Type");
+#ifdef LG_PYFRAMES_SELFTEST
+    if (py.bytes_type)
+        py.addr2line = (int (*)(const void *, int))lookup("PyCode_Addr2Line");
+    if (!py.addr2line)
+        return;
+#endif
+    py.supported = py.bytes_type != NULL;
+}
+
+/* Thread-safe and idempotent; a caller that races a running init sees 0
+ * until it has finished (the shim calls it once, from its lazy init). */
+int lg_py_init(void)
+{
+    int expected = PY_UNTRIED;
+
+    if (__atomic_compare_exchange_n(&py.state, &expected, PY_BUSY, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        init_once();
+        __atomic_store_n(&py.state, PY_DONE, __ATOMIC_RELEASE);
+    }
+    return supported();
+}
+
+const char *lg_py_version(void)
+{
+    if (__atomic_load_n(&py.state, __ATOMIC_ACQUIRE) != PY_DONE || !py.found)
+        return NULL;
+    return py.version;
+}
+
+int lg_py_active(void)
+{
+    return supported() && py.is_initialized();
+}
+
+void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi)
+{
+    if (__atomic_load_n(&py.state, __ATOMIC_ACQUIRE) != PY_DONE) {
+        *lo = *hi = 0;
+        return;
+    }
+    *lo = py.runtime_lo;
+    *hi = py.runtime_hi;
+}
+
+/* An object pointer we may dereference for its type: non-NULL, aligned. */
+static inline int plausible(const char *obj)
+{
+    return obj && ((uintptr_t)obj & 7) == 0;
+}
+
+static inline int has_type(const char *obj, const void *type)
+{
+    return plausible(obj) && load_ptr(obj, LG_PY311_OB_TYPE) == type;
+}
+
+/* Where non-ASCII names are encoded to UTF-8 during one capture. Per
+ * thread, initial-exec (no allocation on first touch, FACTS §2); what it
+ * holds is valid until the thread's next capture, which the header's
+ * "copy before the call returns" already covers. */
+#define LG_PY_SCRATCH 512
+static __thread char scratch_buf[LG_PY_SCRATCH] __attribute__((tls_model("initial-exec")));
+
+struct scratch {
+    char *next;
+    size_t left;
+};
+
+/* Encodes `count` code points of a compact str of kind 1, 2 or 4 bytes
+ * into the scratch area. Lone surrogates U+DC80..U+DCFF stand for the raw
+ * bytes of an undecodable file name (surrogateescape) and get them back. */
+static int encode_utf8(const char *data, int kind, int64_t count,
+                       struct scratch *s, const char **text, uint16_t *len)
+{
+    char *start = s->next, *o = s->next, *end = s->next + s->left;
+
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t c;
+
+        if (kind == 1)
+            c = ((const uint8_t *)data)[i];
+        else if (kind == 2) {
+            uint16_t u;
+            memcpy(&u, data + 2 * i, 2);
+            c = u;
+        } else {
+            memcpy(&c, data + 4 * i, 4);
+        }
+        if (end - o < 4)
+            return 0;                   /* no room: name unknown */
+        if (c < 0x80) {
+            *o++ = (char)c;
+        } else if (c >= 0xDC80 && c <= 0xDCFF) {
+            *o++ = (char)(c - 0xDC00);
+        } else if (c < 0x800) {
+            *o++ = (char)(0xC0 | (c >> 6));
+            *o++ = (char)(0x80 | (c & 63));
+        } else if (c < 0x10000) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                c = '?';                /* other lone surrogates */
+            if (c < 0x80) {
+                *o++ = (char)c;
+                continue;
+            }
+            *o++ = (char)(0xE0 | (c >> 12));
+            *o++ = (char)(0x80 | ((c >> 6) & 63));
+            *o++ = (char)(0x80 | (c & 63));
+        } else if (c < 0x110000) {
+            *o++ = (char)(0xF0 | (c >> 18));
+            *o++ = (char)(0x80 | ((c >> 12) & 63));
+            *o++ = (char)(0x80 | ((c >> 6) & 63));
+            *o++ = (char)(0x80 | (c & 63));
+        } else {
+            return 0;
+        }
+    }
+    if (o == start)
+        return 0;
+    *text = start;
+    *len = (uint16_t)(o - start);
+    s->left -= (size_t)(o - start);
+    s->next = o;
+    return 1;
+}
+
+/* The UTF-8 bytes of a str without creating any object: the inline data
+ * of a compact ASCII string, else CPython's own UTF-8 cache when filled,
+ * else an encoding of a compact string into the scratch area. Returns 0
+ * (name unknown) otherwise. */
+static int str_view(const char *obj, struct scratch *s, const char **text, uint16_t *len)
+{
+    uint32_t state;
+    int64_t n;
+    const char *data;
+    int kind;
+
+    if (!has_type(obj, py.unicode_type))
+        return 0;
+    memcpy(&state, obj + LG_PY311_STR_STATE, sizeof state);
+    if ((state & LG_PY311_STR_STATE_COMPACT) && (state & LG_PY311_STR_STATE_ASCII)) {
+        data = obj + LG_PY311_STR_ASCII_DATA;
+        n = load_i64(obj, LG_PY311_STR_LENGTH);
+    } else {
+        data = load_ptr(obj, LG_PY311_STR_UTF8);
+        n = load_i64(obj, LG_PY311_STR_UTF8_LENGTH);
+    }
+    if (data && n > 0) {
+        *text = data;
+        *len = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+        return 1;
+    }
+    kind = (int)((state & LG_PY311_STR_STATE_KIND) >> LG_PY311_STR_STATE_KIND_SHIFT);
+    n = load_i64(obj, LG_PY311_STR_LENGTH);
+    if (!(state & LG_PY311_STR_STATE_COMPACT) || n <= 0 ||
+        (kind != 1 && kind != 2 && kind != 4))
+        return 0;
+    return encode_utf8(obj + LG_PY311_STR_COMPACT_DATA, kind, n, s, text, len);
+}
+
+static unsigned scan_varint(const uint8_t **p, const uint8_t *end)
+{
+    unsigned byte, value, shift = 0;
+
+    if (*p >= end)
+        return 0;
+    byte = *(*p)++;
+    value = byte & 63;
+    while ((byte & 64) && *p < end && shift < 24) {
+        byte = *(*p)++;
+        shift += 6;
+        value |= (byte & 63) << shift;
+    }
+    return value;
+}
+
+static int scan_signed_varint(const uint8_t **p, const uint8_t *end)
+{
+    unsigned u = scan_varint(p, end);
+
+    return (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
+}
+
+/* The line of code unit `lasti`, decoded from a 3.11 co_linetable the way
+ * _PyCode_CheckLineNumber does (Objects/codeobject.c); 0 when the
+ * instruction has no line or the table ends first. */
+static uint32_t line_of(const char *code, int64_t lasti)
+{
+    const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
+    int line = load_i32(code, LG_PY311_CODE_FIRSTLINENO);
+    const uint8_t *p, *end;
+    int64_t start = 0, size;
+
+    if (lasti < 0)
+        return line > 0 ? (uint32_t)line : 0;
+    if (!has_type(table, py.bytes_type))
+        return 0;
+    size = load_i64(table, LG_PY311_OB_SIZE);
+    if (size <= 0)
+        return 0;
+    p = (const uint8_t *)table + LG_PY311_BYTES_SVAL;
+    end = p + size;
+    while (p < end) {
+        uint8_t first = *p++;
+        int kind = (first >> 3) & 15;
+        int64_t stop = start + (first & 7) + 1;
+
+        if (!(first & 128))
+            return 0;                   /* not at an entry: unsure */
+        switch (kind) {
+        case LG_PY311_LOC_NONE:
+            break;
+        case LG_PY311_LOC_NO_COLUMNS:
+        case LG_PY311_LOC_LONG:
+            line += scan_signed_varint(&p, end);
+            break;
+        case LG_PY311_LOC_ONE_LINE1:
+            line += 1;
+            break;
+        case LG_PY311_LOC_ONE_LINE2:
+            line += 2;
+            break;
+        default:                        /* short forms, ONE_LINE0: same line */
+            break;
+        }
+        if (lasti < stop)
+            return (kind == LG_PY311_LOC_NONE || line <= 0) ? 0 : (uint32_t)line;
+        while (p < end && !(*p & 128))
+            p++;                        /* column data of this entry */
+        start = stop;
+    }
+    return 0;
+}
+
+/* Walks tstate->cframe->current_frame → previous, innermost first. Reading
+ * is safe because only the calling thread changes its own frame stack, and
+ * it is here, inside a hook, not changing it. Frames that are still being
+ * set up (_PyFrame_IsIncomplete) are skipped; an object whose type is not
+ * what the layout says ends the walk with what was found so far.
+ * Known gap: a daemon thread that enters a GIL-free hook while another
+ * thread is finalising the interpreter may read its thread state as it is
+ * freed; Py_IsInitialized() is already 0 by then in all but a tiny window. */
+int lg_py_capture(struct lg_pyframe *out, int max)
+{
+    const char *tstate, *cframe, *frame;
+    int n = 0, steps = 0;
+    struct scratch names = { scratch_buf, sizeof scratch_buf };
+
+    if (max <= 0 || !supported() || !py.is_initialized())
+        return 0;
+    tstate = py.this_tstate();
+    if (!plausible(tstate))
+        return 0;
+    cframe = load_ptr(tstate, LG_PY311_TSTATE_CFRAME);
+    if (!plausible(cframe))
+        return 0;
+    frame = load_ptr(cframe, LG_PY311_CFRAME_CURRENT_FRAME);
+    while (plausible(frame) && n < max && steps++ < LG_PY_MAX_WALK) {
+        const char *code = load_ptr(frame, LG_PY311_FRAME_F_CODE);
+        const char *instr = load_ptr(frame, LG_PY311_FRAME_PREV_INSTR);
+        const char *first, *traceable;
+        int64_t units, lasti;
+        struct lg_pyframe *f = &out[n];
+
+        if (!has_type(code, py.code_type))
+            break;
+        first = code + LG_PY311_CODE_CODE_ADAPTIVE;
+        traceable = first + LG_PY311_CODEUNIT_SIZE *
+                    (int64_t)load_i32(code, LG_PY311_CODE_FIRSTTRACEABLE);
+        if (*(frame + LG_PY311_FRAME_OWNER) != LG_PY311_FRAME_OWNED_BY_GENERATOR &&
+            instr < traceable)
+            goto next;                  /* incomplete: not started yet */
+        units = load_i64(code, LG_PY311_OB_SIZE);
+        lasti = (instr - first) / LG_PY311_CODEUNIT_SIZE;
+        if (lasti >= units)
+            break;                      /* outside its own code: unsure */
+        f->line = line_of(code, lasti);
+#ifdef LG_PYFRAMES_SELFTEST
+        {
+            int want = py.addr2line(code, (int)(lasti * LG_PY311_CODEUNIT_SIZE));
+            __atomic_add_fetch(&selftest_lines, 1, __ATOMIC_RELAXED);
+            if ((uint32_t)(want < 0 ? 0 : want) != f->line)
+                __atomic_add_fetch(&selftest_mismatches, 1, __ATOMIC_RELAXED);
+        }
+#endif
+        if (!str_view(load_ptr(code, LG_PY311_CODE_FILENAME), &names, &f->file, &f->file_len)) {
+            f->file = NULL;
+            f->file_len = 0;
+        }
+        if (!str_view(load_ptr(code, LG_PY311_CODE_NAME), &names, &f->func, &f->func_len)) {
+            f->func = NULL;
+            f->func_len = 0;
+        }
+        n++;
+    next:
+        frame = load_ptr(frame, LG_PY311_FRAME_PREVIOUS);
+    }
+    return n;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pyframes_py311.h — the few CPython 3.11 memory layouts that the frame
+ * walker in pyframes.c reads, as byte offsets for LP64 (x86_64, aarch64),
+ * so that the shim builds on machines without Python headers.
+ * tests/python/py311_offsets.c checks every number here against offsetof()
+ * over the real 3.11 headers (Debian's and pyenv's) whenever they exist.
+ * Source of each: Include/cpython/pystate.h, Include/internal/pycore_frame.h,
+ * Include/cpython/code.h, Include/cpython/unicodeobject.h, bytesobject.h.
+ */
+#ifndef LG_PYFRAMES_PY311_H
+#define LG_PYFRAMES_PY311_H
+
+/* PyObject / PyVarObject (release builds: no Py_TRACE_REFS fields). */
+#define LG_PY311_OB_TYPE                  8
+#define LG_PY311_OB_SIZE                 16
+
+/* PyThreadState (struct _ts) */
+#define LG_PY311_TSTATE_CFRAME           56
+
+/* _PyCFrame */
+#define LG_PY311_CFRAME_CURRENT_FRAME     8
+
+/* _PyInterpreterFrame */
+#define LG_PY311_FRAME_F_CODE            32
+#define LG_PY311_FRAME_PREVIOUS          48
+#define LG_PY311_FRAME_PREV_INSTR        56
+#define LG_PY311_FRAME_OWNER             69
+#define LG_PY311_FRAME_OWNED_BY_GENERATOR 1
+
+/* PyCodeObject; Py_SIZE(code) counts 2-byte code units. */
+#define LG_PY311_CODE_FIRSTLINENO        72
+#define LG_PY311_CODE_FILENAME          112
+#define LG_PY311_CODE_NAME              120
+#define LG_PY311_CODE_LINETABLE         136
+#define LG_PY311_CODE_FIRSTTRACEABLE    168
+#define LG_PY311_CODE_CODE_ADAPTIVE     184
+#define LG_PY311_CODEUNIT_SIZE            2
+
+/* PyBytesObject */
+#define LG_PY311_BYTES_SVAL              32
+
+/* PyASCIIObject / PyCompactUnicodeObject */
+#define LG_PY311_STR_LENGTH              16
+#define LG_PY311_STR_STATE               32
+#define LG_PY311_STR_STATE_COMPACT     0x20u   /* state.compact bit */
+#define LG_PY311_STR_STATE_ASCII       0x40u   /* state.ascii bit */
+#define LG_PY311_STR_STATE_KIND        0x1cu   /* state.kind: 1, 2 or 4 bytes */
+#define LG_PY311_STR_STATE_KIND_SHIFT     2
+#define LG_PY311_STR_ASCII_DATA          48    /* sizeof(PyASCIIObject) */
+#define LG_PY311_STR_COMPACT_DATA        72    /* sizeof(PyCompactUnicodeObject) */
+#define LG_PY311_STR_UTF8_LENGTH         48
+#define LG_PY311_STR_UTF8                56
+
+/* Line table (Objects/locations.md, 3.11): entries start with a byte that
+ * has bit 7 set; bits 3-6 are the kind, bits 0-2 the length - 1 in code
+ * units. */
+#define LG_PY311_LOC_ONE_LINE0           10
+#define LG_PY311_LOC_ONE_LINE1           11
+#define LG_PY311_LOC_ONE_LINE2           12
+#define LG_PY311_LOC_NO_COLUMNS          13
+#define LG_PY311_LOC_LONG                14
+#define LG_PY311_LOC_NONE                15
+
+#endif /* LG_PYFRAMES_PY311_H */
