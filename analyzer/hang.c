@@ -11,6 +11,7 @@
 #include "lg_threadtable.h"
 #include "lg_trace_read.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -614,6 +615,217 @@ static int fill_waitfor(struct lg_model *m, const struct hang *H)
     return 0;
 }
 
+/* --- join-before-drain risk, from the traces of a run that finished ------------ */
+
+struct pio {                 /* one PIPE_IO record */
+    int proc, tid, pid;
+    unsigned seq;
+    uint64_t ino, bytes, first_ns, last_ns;
+    uint32_t dir, stack_id;
+};
+
+struct waitev {              /* a JOIN or WAIT that returned */
+    int proc, tid, pid;
+    unsigned seq;
+    int target;              /* joined tid, or reaped pid */
+    bool is_join;
+    uint64_t time_ns;
+    uint32_t stack_id;
+};
+
+struct riskscan {
+    struct pio *io;
+    int nio, capio;
+    struct waitev *w;
+    int nw, capw;
+};
+
+static void scan_trace(struct lg_model *m, struct riskscan *S, const char *path, int pid, unsigned seq)
+{
+    int proc = proc_of(m, pid, seq, true);
+    if (proc < 0)
+        return;
+    struct lg_trace_file tf;
+    const char *why;
+    if (lg_trace_open(path, &tf, &why) < 0)
+        return;
+    const struct lg_rec_hdr *r;
+    while (lg_trace_next(&tf, &r) == 1) {
+        if (r->kind == LG_REC_PIPE_IO) {
+            const struct lg_rec_pipe_io *x = lg_rec_payload(r);
+            if (x->type == LG_FD_SOCKPAIR)
+                continue;    /* two buffers, one per direction: not modelled here */
+            if (lg_grow((void **)&S->io, &S->capio, S->nio + 1, sizeof *S->io) < 0)
+                break;
+            S->io[S->nio++] = (struct pio){proc, r->tid, pid, seq, x->ino, x->bytes, r->time_ns,
+                                           x->last_ns, x->dir, x->stack_id};
+        } else if (r->kind == LG_REC_WAIT || r->kind == LG_REC_JOIN) {
+            struct waitev w = {proc, r->tid, pid, seq, 0, r->kind == LG_REC_JOIN, r->time_ns, 0};
+            if (r->kind == LG_REC_JOIN) {
+                const struct lg_rec_join *j = lg_rec_payload(r);
+                if (j->ret != 0 || j->joined_tid <= 0)
+                    continue;
+                w.target = j->joined_tid;
+                w.stack_id = j->stack_id;
+            } else {
+                const struct lg_rec_wait *x = lg_rec_payload(r);
+                if (x->ret_pid <= 0)
+                    continue;
+                w.target = x->ret_pid;
+                w.stack_id = x->stack_id;
+            }
+            if (lg_grow((void **)&S->w, &S->capw, S->nw + 1, sizeof *S->w) < 0)
+                break;
+            S->w[S->nw++] = w;
+        }
+    }
+    lg_trace_close(&tf);
+}
+
+static const struct lg_loc *loc_of_stack(struct lg_model *m, int proc, int pid, unsigned seq, uint32_t id,
+                                         struct lg_stack **st_out)
+{
+    struct lg_stack *st = stack_of(m, proc, pid, seq, id);
+    symbolize_via_ancestors(m, proc, st);
+    *st_out = st;
+    return lg_stack_user_loc(st);
+}
+
+/* A join or waitpid that returned while the joined thread / reaped child had
+ * written into a pipe that the waiter's process only began to read after
+ * it: the data fit in the pipe this time; a bigger write would hang. */
+static int join_before_drain_risks(struct lg_model *m)
+{
+    struct riskscan S = {0};
+    int rc = 0;
+    DIR *d = opendir(m->dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int pid;
+        unsigned seq;
+        char tail;
+        if (sscanf(e->d_name, "trace-%d-%u.lg%c", &pid, &seq, &tail) != 3 || tail != 't')
+            continue;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", m->dir, e->d_name);
+        scan_trace(m, &S, path, pid, seq);
+    }
+    closedir(d);
+
+    uint64_t *done = calloc((size_t)S.nw * 4 + 4, sizeof *done);
+    int ndone = 0;
+    for (int wi = 0; wi < S.nw && done; wi++) {
+        const struct waitev *w = &S.w[wi];
+        for (int a = 0; a < S.nio; a++) {
+            const struct pio *wr = &S.io[a];
+            if (wr->dir != LG_PIPE_WRITE || !wr->bytes || wr->last_ns > w->time_ns)
+                continue;
+            bool from_target = w->is_join ? (wr->proc == w->proc && wr->tid == w->target)
+                                           : wr->pid == w->target;
+            if (!from_target)
+                continue;
+            /* The waiter's process reads that pipe, and only after the wait. */
+            const struct pio *rd = NULL;
+            bool read_before = false;
+            for (int b = 0; b < S.nio; b++) {
+                const struct pio *x = &S.io[b];
+                if (x->dir != LG_PIPE_READ || x->ino != wr->ino || x->pid != w->pid)
+                    continue;
+                if (w->is_join && x->tid != w->tid)
+                    continue;
+                if (x->first_ns < w->time_ns)
+                    read_before = true;
+                else if (!rd || x->first_ns < rd->first_ns)
+                    rd = x;
+            }
+            if (!rd || read_before)
+                continue;
+            uint64_t key = wr->ino * 1000003u ^ (uint64_t)w->pid;
+            bool seen = false;
+            for (int k = 0; k < ndone; k++)
+                seen |= done[k] == key;
+            if (seen)
+                continue;
+            done[ndone++] = key;
+            /* Everything the target wrote into that pipe before the wait. */
+            uint64_t bytes = 0;
+            for (int b = 0; b < S.nio; b++) {
+                const struct pio *x = &S.io[b];
+                if (x->dir == LG_PIPE_WRITE && x->ino == wr->ino && x->last_ns <= w->time_ns &&
+                    (w->is_join ? (x->proc == w->proc && x->tid == w->target) : x->pid == w->target))
+                    bytes += x->bytes;
+            }
+            struct lg_finding *f = lg_finding_add(m, LG_FK_JOIN_BEFORE_DRAIN_RISK, LG_SEV_WARNING);
+            if (!f) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            struct lg_arena *ar = &m->priv->arena;
+            f->locations = lg_arena_alloc(ar, 3 * sizeof *f->locations);
+            f->stacks = lg_arena_alloc(ar, 3 * sizeof *f->stacks);
+            f->threads = lg_arena_alloc(ar, 2 * sizeof *f->threads);
+            f->details = lg_arena_alloc(ar, 2 * sizeof *f->details);
+            if (!f->locations || !f->stacks || !f->threads || !f->details) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            struct lg_stack *sw, *sx, *sr;
+            const struct lg_loc *lw = loc_of_stack(m, w->proc, w->pid, w->seq, w->stack_id, &sw);
+            const struct lg_loc *lx = loc_of_stack(m, wr->proc, wr->pid, wr->seq, wr->stack_id, &sx);
+            const struct lg_loc *lr = loc_of_stack(m, rd->proc, rd->pid, rd->seq, rd->stack_id, &sr);
+            const struct lg_loc *ls[3] = {lw, lx, lr};
+            struct lg_stack *ss[3] = {sw, sx, sr};
+            for (int k = 0; k < 3; k++) {
+                if (ls[k])
+                    f->locations[f->nloc++] = *ls[k];
+                if (ss[k])
+                    f->stacks[f->nstacks++] = ss[k];
+            }
+            const char *at_w = loc_text(m, lw), *at_x = loc_text(m, lx), *at_r = loc_text(m, lr);
+            char wbuf[600], xbuf[600], rbuf[600];
+            snprintf(wbuf, sizeof wbuf, "%s%s%s", w->is_join ? "pthread_join" : "waitpid", at_w ? " at " : "",
+                     at_w ? at_w : "");
+            snprintf(xbuf, sizeof xbuf, "write%s%s", at_x ? " at " : "", at_x ? at_x : "");
+            snprintf(rbuf, sizeof rbuf, "read%s%s", at_r ? " at " : "", at_r ? at_r : "");
+            int wt = thread_of(m, w->proc, w->tid);
+            if (wt >= 0)
+                f->threads[f->nthreads++] = wt;
+            f->process = w->proc;
+            if (w->is_join) {
+                int jt = thread_of(m, w->proc, w->target);
+                const char *jn = jt >= 0 && m->threads[jt].name ? m->threads[jt].name : "?";
+                f->message = fmt(m, "join-before-drain-risk: thread %s joined thread %s (%s) while the %llu bytes "
+                                    "%s had written into a pipe (%s) were still unread (%s, after the join); "
+                                    "it fit in the pipe this time, but a write larger than the pipe "
+                                    "(64 KiB by default) would hang",
+                                 wt >= 0 && m->threads[wt].name ? m->threads[wt].name : "?", jn, wbuf,
+                                 (unsigned long long)bytes, jn, xbuf, rbuf);
+                if (jt >= 0)
+                    f->threads[f->nthreads++] = jt;
+            } else {
+                f->message = fmt(m, "join-before-drain-risk: process %d waited for child %d (%s) while the %llu "
+                                    "bytes the child had written into a pipe (%s) were still unread (%s, after "
+                                    "the wait); it fit in the pipe this time, but a write larger than the pipe "
+                                    "(64 KiB by default) would hang",
+                                 w->pid, w->target, wbuf, (unsigned long long)bytes, xbuf, rbuf);
+            }
+            f->details[f->ndetails++] = fmt(m, "fix: read (drain) the pipe before waiting for its writer, "
+                                               "or read it from another thread");
+            if (!f->message) {
+                rc = -ENOMEM;
+                goto out;
+            }
+        }
+    }
+out:
+    free(done);
+    free(S.io);
+    free(S.w);
+    return rc;
+}
+
 int lg_analyze_hang(struct lg_model *m)
 {
     char path[PATH_MAX];
@@ -621,7 +833,7 @@ int lg_analyze_hang(struct lg_model *m)
         return 0;
     snprintf(path, sizeof path, "%s/hang.lgt", m->dir);
     if (access(path, R_OK) != 0)
-        return 0;                    /* the run did not hang */
+        return join_before_drain_risks(m);   /* the run did not hang */
     struct hang H;
     memset(&H, 0, sizeof H);
     int rc = hang_read(path, &H);

@@ -132,6 +132,29 @@ cli_py_slow_ok)
     [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
     hasnt 'error: (deadlock|hang|join-before-drain)'
     ;;
+cli_risk_fork)
+    lgrun -- "$bin/hang_smallput_fork"
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want the program's 0 (warnings only)"
+    has 'warning: join-before-drain-risk: process [0-9]+ waited for child [0-9]+ \(waitpid at [^ ]*smallput_fork\.c:30\) while the 1000 bytes'
+    has 'write at [^ ]*smallput_fork\.c:21'; has 'read at [^ ]*smallput_fork\.c:32, after the wait'
+    ;;
+cli_risk_fork_clean)
+    lgrun -- "$bin/hang_smallput_fork" drain
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    hasnt 'join-before-drain'
+    ;;
+cli_py_risk_queue)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun -- "$py" "$src/py/smallput_queue.py"
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    has 'warning: join-before-drain-risk: .*waitpid at smallput_queue\.py:22.*read at smallput_queue\.py:23'
+    ;;
+cli_py_risk_clean)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun -- "$py" "$src/py/smallput_queue.py" drain
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    hasnt 'join-before-drain'
+    ;;
 *)
     echo "unknown case $case_name"; exit 2 ;;
 esac
