@@ -46,20 +46,23 @@ void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
         t->held[k].prefix = lg_mix(lg_prefix_below(t, k), t->held[k].lock_id * 2 + t->held[k].mode);
 }
 
-/* Semaphores are owned by their last acquirer; a post by another thread
- * released ours. Also drops entries whose lock was destroyed and re-made.
- * Cheap when no semaphore is held (the common C case). */
+/* An entry no longer held: its lock was destroyed or re-made, released
+ * by another thread (a semaphore posted, a mutex unlocked by a non-owner:
+ * both bump nothing but make the owner differ or the generation move). */
+static int lg_held_is_stale(struct lg_thread *t, const struct lg_held_ent *h)
+{
+    struct lg_lock *l = h->lock;
+    if (atomic_load_explicit(&l->lock_id, memory_order_relaxed) != h->lock_id || l->gen != h->gen)
+        return 1;
+    return lg_kind_is_sem(h->kind) && atomic_load_explicit(&l->owner, memory_order_relaxed) != t->tid;
+}
+
+/* Drop stale entries (slow paths: before a DEP, a publish, an exit). */
 void lg_held_drop_stale(struct lg_thread *t)
 {
-    for (uint32_t i = t->nheld; i-- > 0;) {
-        struct lg_held_ent *h = &t->held[i];
-        struct lg_lock *l = h->lock;
-        int stale = atomic_load_explicit(&l->lock_id, memory_order_relaxed) != h->lock_id || l->gen != h->gen;
-        if (!stale && lg_kind_is_sem(h->kind))
-            stale = atomic_load_explicit(&l->owner, memory_order_relaxed) != t->tid;
-        if (stale)
-            lg_held_remove(t, h);
-    }
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (lg_held_is_stale(t, &t->held[i]))
+            lg_held_remove(t, &t->held[i]);
 }
 
 static void lg_held_drop_stale_sems(struct lg_thread *t)
@@ -172,6 +175,10 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
         e->stack = h->stack = lg_stack_capture(t, 0);
         return;
     }
+    lg_held_drop_stale(t);     /* a lock another thread released for us */
+    h = &t->held[t->nheld - 1];
+    if (t->nheld == 1)
+        return;
     e->count = lg_dep_record(t, h);
     e->stack = h->stack;
 }
@@ -195,9 +202,11 @@ int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
     }
     if (t->overflowed)
         return 0;
-    struct lg_lock *l = lg_lock_find(addr);
+    /* A mutex's owner is in the mutex itself, so even one never seen
+     * before can be judged; other kinds only if we saw them. */
+    struct lg_lock *l = kind == LG_LOCK_MUTEX ? lg_lock_live(t, addr, LG_LOCK_MUTEX, 0) : lg_lock_find(addr);
     if (!l || !atomic_load(&l->lock_id))
-        return 0;   /* never seen: maybe taken before the shim was active */
+        return 0;
     int owner = atomic_load_explicit(&l->owner, memory_order_relaxed);
     if (lg_kind_is_sem(kind)) {
         if (atomic_load(&l->flags) & LG_LE_LOCK_SEM)
@@ -215,10 +224,15 @@ int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
             return 0;   /* read-held by someone: we cannot tell whose */
         owner = w;
     }
-    if (owner == 0)
+    if (owner == 0) {
         lg_misuse(t, LG_MISUSE_UNLOCK_UNLOCKED, l, pc, 0, 0, 0);
-    else if (owner != t->tid)
+    } else if (owner != t->tid) {
         lg_misuse(t, LG_MISUSE_UNLOCK_NOT_OWNER, l, pc, (uint64_t)owner, 0, 0);
+        /* The real unlock will release it: the owner's held entry goes
+         * stale (its generation no longer matches). */
+        l->gen++;
+        atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
+    }
     return 0;
 }
 
@@ -227,7 +241,7 @@ uint32_t lg_held_report(struct lg_thread *t, int how)
     uint32_t n = t->nheld > LG_MAX_HELD ? LG_MAX_HELD : t->nheld;
     for (uint32_t i = 0; i < n; i++) {
         struct lg_held_ent *h = &t->held[i];
-        if (!h->lock)
+        if (!h->lock || lg_held_is_stale(t, h))
             continue;
         uint64_t id = lg_lock_announce(h->lock);
         uint32_t sid = lg_stack_id(h->stack);

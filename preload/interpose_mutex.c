@@ -195,7 +195,9 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     if (!t)
         return LG_REAL(pthread_spin_destroy)(s);
     struct lg_lock *l = lg_lock_find((const void *)s);
-    if (l && atomic_load(&l->lock_id) && *(volatile int *)s != 0)
+    /* The lock word's "unlocked" value is not portable (x86 once used 1):
+     * trust our owner field. */
+    if (l && atomic_load(&l->lock_id) && atomic_load(&l->owner) != 0)
         lg_destroy_locked(t, l, (const void *)s, atomic_load(&l->owner), LG_RET_PC());
     lg_leave(t);
     int r = LG_REAL(pthread_spin_destroy)(s);

@@ -77,13 +77,14 @@ LG_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
 
 /* The kernel tid of the thread th names, 0 if unknown. A thread we saw
  * created but that has not reached its trampoline yet is waited for
- * briefly (it is about to run), so a join right after create still
+ * (up to 100 ms: it is about to run), so a join right after create still
  * publishes its target. */
 static pid_t lg_tid_of(pthread_t th)
 {
     uint32_t k = lg_created_slot((uint64_t)th);
     uint64_t seq = atomic_load(&lg_created[k].pthread) == (uint64_t)th ? atomic_load(&lg_created[k].seq) : 0;
-    for (int spin = 0; spin < 2000; spin++) {
+    uint64_t deadline = lg_now_ns() + 100000000ull;   /* a loaded machine can take ms to start a thread */
+    for (;;) {
         struct lg_thread *any = NULL;
         for (struct lg_thread *t = lg_thread_first(); t; t = t->next) {
             if (t->pthread != (uint64_t)th)
@@ -95,9 +96,10 @@ static pid_t lg_tid_of(pthread_t th)
         }
         if (!seq)
             return any ? any->tid : 0;
+        if (lg_now_ns() > deadline)
+            return 0;
         sched_yield();
     }
-    return 0;
 }
 
 static void lg_join_record(struct lg_thread *t, pthread_t th, pid_t tid, int r, int flags)

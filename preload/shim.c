@@ -274,7 +274,10 @@ void lg_fork_child(void)
         lg_tls_guard = saved_guard;
         return;
     }
+    lg_stacks_reset_for_child();
     lg_modules_scan();
+    if (self)
+        self->tid = lg_gettid();   /* the child's thread holds the forking thread's locks */
     for (struct lg_thread *t = lg_thread_first(); t; t = t->next) {
         t->slot = NULL;
         if (!atomic_load(&t->alive))
@@ -284,7 +287,6 @@ void lg_fork_child(void)
             atomic_store(&t->alive, 0);
     }
     if (self) {
-        self->tid = lg_gettid();
         self->cache_gen++;
         self->py_pending_sem = 0;
         self->pthread = (uint64_t)pthread_self();

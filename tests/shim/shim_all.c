@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * shim_all.c — calls every function liblockgraph.so interposes (the
+ * Helgrind tc20_verifywrap idea), plus small scenarios the shim tests
+ * check in the trace: errno preservation, a condvar wait that hangs with
+ * the wrong symbol version, fork, misuse, locks left held.
+ *   shim_all all|errno|condwait|fork|abba|misuse|heldexit|exec
+ * Exit 0 when the program itself saw what it expected.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(c)                                                               \
+    do {                                                                       \
+        if (!(c)) {                                                            \
+            fprintf(stderr, "shim_all: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+static struct timespec in_ms(clockid_t clk, long ms)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    ts.tv_nsec += ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    return ts;
+}
+
+static pthread_mutex_t gA = PTHREAD_MUTEX_INITIALIZER, gB = PTHREAD_MUTEX_INITIALIZER;
+
+static void mutexes(void)
+{
+    int kinds[] = {PTHREAD_MUTEX_NORMAL, PTHREAD_MUTEX_RECURSIVE, PTHREAD_MUTEX_ERRORCHECK, -1, -2};
+    for (unsigned k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        pthread_mutexattr_t at;
+        pthread_mutexattr_init(&at);
+        if (kinds[k] >= 0)
+            pthread_mutexattr_settype(&at, kinds[k]);
+        else if (kinds[k] == -1)
+            pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+        else
+            pthread_mutexattr_setpshared(&at, PTHREAD_PROCESS_SHARED);
+        pthread_mutex_t m;
+        CHECK(pthread_mutex_init(&m, &at) == 0);
+        CHECK(pthread_mutex_lock(&m) == 0);
+        CHECK(pthread_mutex_unlock(&m) == 0);
+        CHECK(pthread_mutex_trylock(&m) == 0);
+        CHECK(pthread_mutex_unlock(&m) == 0);
+        struct timespec ts = in_ms(CLOCK_REALTIME, 100);
+        CHECK(pthread_mutex_timedlock(&m, &ts) == 0);
+        CHECK(pthread_mutex_unlock(&m) == 0);
+        ts = in_ms(CLOCK_MONOTONIC, 100);
+        CHECK(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts) == 0);
+        /* nested under the global A: a DEP with one held lock */
+        CHECK(pthread_mutex_lock(&gA) == 0);
+        CHECK(pthread_mutex_unlock(&m) == 0);
+        CHECK(pthread_mutex_lock(&m) == 0);
+        CHECK(pthread_mutex_unlock(&m) == 0);
+        CHECK(pthread_mutex_unlock(&gA) == 0);
+        if (kinds[k] == PTHREAD_MUTEX_RECURSIVE) {
+            CHECK(pthread_mutex_lock(&m) == 0);
+            CHECK(pthread_mutex_lock(&m) == 0);
+            CHECK(pthread_mutex_unlock(&m) == 0);
+            CHECK(pthread_mutex_unlock(&m) == 0);
+        }
+        CHECK(pthread_mutex_destroy(&m) == 0);
+        pthread_mutexattr_destroy(&at);
+    }
+}
+
+static void rwlocks(void)
+{
+    pthread_rwlock_t rw;
+    CHECK(pthread_rwlock_init(&rw, NULL) == 0);
+    struct timespec ts;
+    CHECK(pthread_rwlock_rdlock(&rw) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    CHECK(pthread_rwlock_wrlock(&rw) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    CHECK(pthread_rwlock_tryrdlock(&rw) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    CHECK(pthread_rwlock_trywrlock(&rw) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    ts = in_ms(CLOCK_REALTIME, 100);
+    CHECK(pthread_rwlock_timedrdlock(&rw, &ts) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    ts = in_ms(CLOCK_REALTIME, 100);
+    CHECK(pthread_rwlock_timedwrlock(&rw, &ts) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    ts = in_ms(CLOCK_MONOTONIC, 100);
+    CHECK(pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &ts) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    ts = in_ms(CLOCK_MONOTONIC, 100);
+    CHECK(pthread_rwlock_clockwrlock(&rw, CLOCK_MONOTONIC, &ts) == 0);
+    /* a mutex taken under the write lock: DEP with mode WRITE held */
+    CHECK(pthread_mutex_lock(&gB) == 0);
+    CHECK(pthread_mutex_unlock(&gB) == 0);
+    CHECK(pthread_rwlock_unlock(&rw) == 0);
+    CHECK(pthread_rwlock_destroy(&rw) == 0);
+}
+
+static void spins(void)
+{
+    pthread_spinlock_t s;
+    CHECK(pthread_spin_init(&s, PTHREAD_PROCESS_PRIVATE) == 0);
+    CHECK(pthread_spin_lock(&s) == 0);
+    CHECK(pthread_spin_unlock(&s) == 0);
+    CHECK(pthread_spin_trylock(&s) == 0);
+    CHECK(pthread_spin_unlock(&s) == 0);
+    CHECK(pthread_spin_destroy(&s) == 0);
+}
+
+/* ---- condvar: must not hang whatever the symbol version -------------- */
+
+static pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int ready, stage;
+
+static void *cond_waiter(void *arg)
+{
+    pthread_mutex_lock(&cm);
+    ready = 1;
+    pthread_cond_broadcast(&cv);
+    while (stage < 1)
+        pthread_cond_wait(&cv, &cm);
+    while (stage < 2) {
+        struct timespec ts = in_ms(CLOCK_REALTIME, 50);
+        pthread_cond_timedwait(&cv, &cm, &ts);
+    }
+    while (stage < 3) {
+        struct timespec ts = in_ms(CLOCK_MONOTONIC, 50);
+        pthread_cond_clockwait(&cv, &cm, CLOCK_MONOTONIC, &ts);
+    }
+    pthread_mutex_unlock(&cm);
+    return arg;
+}
+
+static void condvars(void)
+{
+    pthread_cond_t c2;
+    CHECK(pthread_cond_init(&c2, NULL) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, cond_waiter, NULL) == 0);
+    pthread_mutex_lock(&cm);
+    while (!ready)
+        pthread_cond_wait(&cv, &cm);
+    for (int s = 1; s <= 3; s++) {
+        stage = s;
+        if (s == 2)
+            pthread_cond_signal(&cv);
+        else
+            pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&cm);
+        usleep(20000);
+        pthread_mutex_lock(&cm);
+    }
+    pthread_mutex_unlock(&cm);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(pthread_cond_signal(&c2) == 0);
+    CHECK(pthread_cond_destroy(&c2) == 0);
+}
+
+/* ---- barrier ---------------------------------------------------------- */
+
+static pthread_barrier_t bar;
+static void *bar_thread(void *arg)
+{
+    pthread_barrier_wait(&bar);
+    return arg;
+}
+
+static void barriers(void)
+{
+    CHECK(pthread_barrier_init(&bar, NULL, 2) == 0);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, bar_thread, NULL) == 0);
+    int r = pthread_barrier_wait(&bar);
+    CHECK(r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(pthread_barrier_destroy(&bar) == 0);
+}
+
+/* ---- semaphores --------------------------------------------------------- */
+
+static void semaphores(void)
+{
+    sem_t s;
+    CHECK(sem_init(&s, 0, 1) == 0);
+    CHECK(sem_wait(&s) == 0);
+    CHECK(pthread_mutex_lock(&gA) == 0);   /* DEP: gA while holding the sem */
+    CHECK(pthread_mutex_unlock(&gA) == 0);
+    CHECK(sem_post(&s) == 0);
+    CHECK(sem_trywait(&s) == 0);
+    CHECK(sem_post(&s) == 0);
+    struct timespec ts = in_ms(CLOCK_REALTIME, 100);
+    CHECK(sem_timedwait(&s, &ts) == 0);
+    CHECK(sem_post(&s) == 0);
+    ts = in_ms(CLOCK_MONOTONIC, 100);
+    CHECK(sem_clockwait(&s, CLOCK_MONOTONIC, &ts) == 0);
+    CHECK(sem_post(&s) == 0);
+    int v = -1;
+    CHECK(sem_getvalue(&s, &v) == 0 && v == 1);
+    CHECK(sem_destroy(&s) == 0);
+
+    char name[64];
+    snprintf(name, sizeof name, "/lgshim-%d", (int)getpid());
+    sem_t *ns = sem_open(name, O_CREAT | O_EXCL, 0600, 1);
+    CHECK(ns != SEM_FAILED);
+    CHECK(sem_unlink(name) == 0);
+    CHECK(sem_wait(ns) == 0);
+    CHECK(pthread_mutex_lock(&gB) == 0);
+    CHECK(pthread_mutex_unlock(&gB) == 0);
+    CHECK(sem_post(ns) == 0);
+    CHECK(sem_close(ns) == 0);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static void *quick(void *arg) { return arg; }
+static void *exits(void *arg)
+{
+    pthread_exit(arg);
+}
+static void *slow(void *arg)
+{
+    usleep(50000);
+    return arg;
+}
+
+static void threads(void)
+{
+    pthread_t a, b, c, d, e;
+    void *ret;
+    CHECK(pthread_create(&a, NULL, quick, (void *)1) == 0);
+    CHECK(pthread_join(a, &ret) == 0 && ret == (void *)1);
+    CHECK(pthread_create(&b, NULL, exits, (void *)2) == 0);
+    while (pthread_tryjoin_np(b, &ret) == EBUSY)
+        usleep(1000);
+    CHECK(ret == (void *)2);
+    CHECK(pthread_create(&c, NULL, slow, (void *)3) == 0);
+    struct timespec ts = in_ms(CLOCK_REALTIME, 5000);
+    CHECK(pthread_timedjoin_np(c, &ret, &ts) == 0 && ret == (void *)3);
+    CHECK(pthread_create(&e, NULL, slow, (void *)5) == 0);
+    ts = in_ms(CLOCK_MONOTONIC, 5000);
+    CHECK(pthread_clockjoin_np(e, &ret, CLOCK_MONOTONIC, &ts) == 0 && ret == (void *)5);
+    CHECK(pthread_create(&d, NULL, quick, NULL) == 0);
+    CHECK(pthread_detach(d) == 0);
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+static void processes(void)
+{
+    pthread_mutex_lock(&gA);       /* held across fork: HELD_AT(FORK) in the child */
+    pid_t p = fork();
+    CHECK(p >= 0);
+    if (p == 0) {
+        pthread_mutex_unlock(&gA);
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+    }
+    pthread_mutex_unlock(&gA);
+    int st;
+    CHECK(waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    if ((p = fork()) == 0)
+        _exit(3);
+    CHECK(wait(&st) == p && WEXITSTATUS(st) == 3);
+    if ((p = fork()) == 0)
+        _Exit(4);
+    struct rusage ru;
+    CHECK(wait4(p, &st, 0, &ru) == p && WEXITSTATUS(st) == 4);
+    if ((p = fork()) == 0)
+        exit(5);
+    CHECK(wait3(&st, 0, &ru) == p && WEXITSTATUS(st) == 5);
+    if ((p = fork()) == 0) {
+        char *argv[] = {"true", NULL};
+        execv("/bin/true", argv);
+        _exit(127);
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    CHECK(waitid(P_PID, (id_t)p, &si, WEXITED) == 0 && si.si_pid == p && si.si_status == 0);
+    if ((p = fork()) == 0) {
+        char *argv[] = {"true", NULL};
+        execvp("true", argv);
+        _exit(127);
+    }
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    if ((p = fork()) == 0) {
+        char *argv[] = {"true", NULL};
+        char *envp[] = {NULL};
+        execve("/nonexistent/lgshim", argv, envp);   /* fails: EXEC with err, then goes on */
+        execvpe("true", argv, environ);
+        _exit(127);
+    }
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    if ((p = fork()) == 0) {
+        execlp("true", "true", (char *)NULL);
+        _exit(127);
+    }
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    if ((p = fork()) == 0) {
+        char *envp[] = {NULL};
+        execle("/bin/true", "true", (char *)NULL, envp);
+        _exit(127);
+    }
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    CHECK(waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD);
+}
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+static int errno_checks(void)
+{
+    sem_t s;
+    CHECK(sem_init(&s, 0, 0) == 0);
+    errno = 0;
+    CHECK(sem_trywait(&s) == -1);
+    CHECK(errno == EAGAIN);           /* CPython tests exactly this */
+    struct timespec ts = in_ms(CLOCK_REALTIME, 10);
+    errno = 0;
+    CHECK(sem_timedwait(&s, &ts) == -1 && errno == ETIMEDOUT);
+    /* a success leaves errno as it was */
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    errno = 4242;
+    CHECK(pthread_mutex_lock(&m) == 0 && errno == 4242);
+    CHECK(pthread_mutex_lock(&gA) == 0 && errno == 4242);   /* new DEP: stack capture, record write */
+    CHECK(pthread_mutex_unlock(&gA) == 0 && errno == 4242);
+    CHECK(pthread_mutex_unlock(&m) == 0 && errno == 4242);
+    CHECK(sem_post(&s) == 0 && errno == 4242);
+    CHECK(sem_destroy(&s) == 0 && errno == 4242);
+    /* return values pass through */
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&m, &at);
+    CHECK(pthread_mutex_unlock(&m) == EPERM);
+    CHECK(pthread_mutex_lock(&m) == 0);
+    CHECK(pthread_mutex_lock(&m) == EDEADLK);
+    CHECK(pthread_mutex_trylock(&m) == EBUSY);
+    CHECK(pthread_mutex_unlock(&m) == 0);
+    CHECK(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD);
+    return 0;
+}
+
+static void *abba_t2(void *arg)
+{
+    pthread_mutex_lock(&gB);
+    pthread_mutex_lock(&gA);
+    pthread_mutex_unlock(&gA);
+    pthread_mutex_unlock(&gB);
+    return arg;
+}
+
+static void abba(void)
+{
+    pthread_mutex_t c = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&gA);
+    pthread_mutex_lock(&gB);
+    pthread_mutex_lock(&c);      /* DEP with two held locks */
+    pthread_mutex_unlock(&c);
+    pthread_mutex_unlock(&gB);
+    pthread_mutex_unlock(&gA);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, abba_t2, NULL) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+}
+
+static void *unlock_other(void *m)
+{
+    pthread_mutex_unlock(m);     /* not the owner */
+    return NULL;
+}
+
+static void misuse(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_unlock(&m);                       /* 2: unlock-unlocked */
+    pthread_mutex_lock(&m);
+    pthread_t t;
+    pthread_create(&t, NULL, unlock_other, &m);     /* 1: unlock-not-owner */
+    pthread_join(t, NULL);
+
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_t e;
+    pthread_mutex_init(&e, &at);
+    pthread_mutex_lock(&e);
+    CHECK(pthread_mutex_lock(&e) == EDEADLK);       /* 3: self-deadlock */
+    CHECK(pthread_mutex_destroy(&e) == EBUSY);       /* 4: destroy-locked */
+    pthread_mutex_unlock(&e);
+    pthread_mutex_destroy(&e);
+
+    pthread_mutex_t m1 = PTHREAD_MUTEX_INITIALIZER, m2 = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    struct timespec ts = in_ms(CLOCK_REALTIME, 5);
+    pthread_mutex_lock(&m1);
+    pthread_cond_timedwait(&c, &m1, &ts);
+    pthread_mutex_unlock(&m1);
+    pthread_mutex_lock(&m2);
+    ts = in_ms(CLOCK_REALTIME, 5);
+    pthread_cond_timedwait(&c, &m2, &ts);           /* 6: two mutexes */
+    pthread_mutex_unlock(&m2);
+    pthread_mutex_t m3 = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c3 = PTHREAD_COND_INITIALIZER;
+    ts = in_ms(CLOCK_REALTIME, 5);
+    pthread_cond_timedwait(&c3, &m3, &ts);          /* 5: wait without the mutex (glibc: EPERM or UB) */
+
+    sem_t s;
+    sem_init(&s, 0, 1);
+    sem_wait(&s);
+    sem_post(&s);
+    sem_post(&s);                                   /* 7: overpost */
+    sem_destroy(&s);
+}
+
+static void *leaves_held(void *arg)
+{
+    pthread_mutex_lock(&gB);     /* never unlocked: THREAD_EXIT nheld=1 */
+    return arg;
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "all";
+    if (!strcmp(what, "all")) {
+        mutexes();
+        rwlocks();
+        spins();
+        condvars();
+        barriers();
+        semaphores();
+        threads();
+        processes();
+        errno_checks();
+        exit(0);
+    }
+    if (!strcmp(what, "errno"))
+        return errno_checks();
+    if (!strcmp(what, "condwait")) {
+        for (int i = 0; i < 20; i++) {
+            ready = stage = 0;
+            condvars();
+        }
+        return 0;
+    }
+    if (!strcmp(what, "fork")) {
+        processes();
+        return 0;
+    }
+    if (!strcmp(what, "abba")) {
+        abba();
+        return 0;
+    }
+    if (!strcmp(what, "misuse")) {
+        misuse();
+        return 0;
+    }
+    if (!strcmp(what, "heldexit")) {
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, leaves_held, NULL) == 0);
+        CHECK(pthread_join(t, NULL) == 0);
+        pthread_mutex_lock(&gA);  /* held at process exit */
+        return 0;
+    }
+    fprintf(stderr, "shim_all: unknown scenario %s\n", what);
+    return 2;
+}
