@@ -232,11 +232,15 @@ static const struct lg_process *root_process(const struct lg_model *m)
     return m->nprocs > 0 ? &m->procs[0] : NULL;
 }
 
+/* From the first to the last event of the trace; a process that did not
+ * end (killed at a hang) ended after its last event, so the card says so. */
 static void duration_html(struct lg_sb *b, const struct lg_model *m)
 {
     uint64_t start = 0, end = 0;
+    bool open_end = false;
     for (int i = 0; i < m->nprocs; i++) {
         const struct lg_process *p = &m->procs[i];
+        open_end |= p->end_ns == 0;
         if (p->start_ns && (!start || p->start_ns < start))
             start = p->start_ns;
         if (p->end_ns > end)
@@ -257,6 +261,8 @@ static void duration_html(struct lg_sb *b, const struct lg_model *m)
         lg_sb_printf(b, "%.2f s", (double)(end - start) / 1e9);
     else
         lg_sb_printf(b, "%.1f ms", (double)(end - start) / 1e6);
+    lg_sb_puts(b, open_end && start && end > start ? "</b><span>to the last event (it did not end)</span>"
+                                                   : "</b><span>duration</span>");
 }
 
 static void card(struct lg_sb *b, const char *cls, const char *label, int n)
@@ -307,7 +313,7 @@ static void page_html(struct lg_sb *b, const struct lg_model *m, GVC_t *gvc)
     }
     lg_sb_puts(b, "<div class=\"cards\"><div class=\"card\"><b>");
     duration_html(b, m);
-    lg_sb_puts(b, "</b><span>duration</span></div>");
+    lg_sb_puts(b, "</div>");
     card(b, "", m->nprocs == 1 ? "process" : "processes", m->nprocs);
     card(b, "", m->nthreads == 1 ? "thread" : "threads", m->nthreads);
     card(b, "", m->nlocks == 1 ? "lock" : "locks", m->nlocks);
@@ -346,8 +352,11 @@ static void page_html(struct lg_sb *b, const struct lg_model *m, GVC_t *gvc)
     }
     lg_sb_puts(b, "</header>");
 
-    /* The run's main picture, unless it would only repeat the one finding. */
-    if ((m->hung && m->waitfor) || m->nfindings != 1) {
+    /* The run's main picture, unless it would only repeat the one finding's. */
+    bool main_waitfor = m->hung && m->waitfor;
+    bool repeats = m->nfindings == 1 &&
+                   main_waitfor == (lg_viz_is_hang_kind(m->findings[0].kind) && m->waitfor != NULL);
+    if (!repeats) {
         lg_sb_printf(b, "<section class=\"overview\" id=\"overview\"><h2>%s</h2>",
                      m->hung && m->waitfor ? "Wait-for graph at the hang" : "Lock-order graph");
         struct lg_viz_opts o = {LG_VIZ_AUTO, -1, 0};
