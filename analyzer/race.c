@@ -83,6 +83,7 @@ struct ractor {
     int proc;                     /* latest model process of pid */
     int thread;                   /* model thread index, -1 */
     uint64_t end;                 /* known end (thread exit, process exit), 0 unknown */
+    bool accessed;                /* has file accesses */
 };
 
 struct redge {                    /* ordering: from@t1 happens before to@t2 */
@@ -363,6 +364,7 @@ static void access_add(struct race *R, int si, const struct lg_rec_hdr *r)
     int file = file_get(R, a->dev, a->ino);
     if (actor < 0 || file < 0)
         return;
+    R->actors[actor].accessed = true;
     if (lg_grow((void **)&R->acc, &R->cap_acc, R->nacc + 1, sizeof(*R->acc)) < 0)
         return;
     struct raccess *x = &R->acc[R->nacc];
@@ -708,9 +710,10 @@ static int acc_time_cmp(const void *x, const void *y, void *ctx)
 static const char *actor_name(struct race *R, int a, char *buf, size_t len)
 {
     const struct ractor *x = &R->actors[a];
+    /* "process P" when only one thread of P touched files */
     int threads_here = 0;
     for (int i = 0; i < R->nactors; i++)
-        if (R->actors[i].pid == x->pid && R->actors[i].tid > 0)
+        if (R->actors[i].pid == x->pid && R->actors[i].tid > 0 && R->actors[i].accessed)
             threads_here++;
     const char *tn = x->thread >= 0 ? R->m->threads[x->thread].name : NULL;
     if (x->tid == x->pid && threads_here <= 1)
@@ -853,9 +856,9 @@ static char *unit_text(struct race *R, const struct runit *u, struct fbuild *b)
     const char *opened = os ? loc_text(lg_stack_user_loc(os), l3, sizeof(l3)) : NULL;
     switch (u->kind) {
     case U_RMW:
-        return fmt(R, "%s read %s at %s%s%s, then wrote it back at %s, holding %s", who, fname,
+        return fmt(R, "%s read %s at %s%s%s%s, then wrote it back at %s, holding %s", who, fname,
                    loc_text(lg_stack_user_loc(rs), l1, sizeof(l1)), opened ? " (opened at " : "",
-                   opened ? opened : "", loc_text(lg_stack_user_loc(ws), l2, sizeof(l2)),
+                   opened ? opened : "", opened ? ")" : "", loc_text(lg_stack_user_loc(ws), l2, sizeof(l2)),
                    held[0] ? held : "no lock");
     case U_WRITE:
         return fmt(R, "%s wrote %s at %s%s%s%s, holding %s", who, fname,
