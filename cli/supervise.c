@@ -983,6 +983,60 @@ static bool pipe_has_outside_end(const struct snapshot *s, uint64_t ino, int acc
     return found;
 }
 
+static bool is_fd_wait(long nr)
+{
+    return nr == LG_SYS_POLL || nr == LG_SYS_PPOLL || nr == LG_SYS_SELECT || nr == LG_SYS_PSELECT6 ||
+           nr == LG_SYS_EPOLL_WAIT || nr == LG_SYS_EPOLL_PWAIT || nr == LG_SYS_EPOLL_PWAIT2;
+}
+
+/* A poll/select/epoll sleeper is only stuck if none of the pipes it may be
+ * watching has an end outside the tree (a producer feeding our stdin...).
+ * poll's set is read from its memory; for select/epoll every pipe the
+ * process holds is checked. */
+static bool fd_wait_has_outside_pipe(const struct snapshot *s, const struct sv_thread *t)
+{
+    int fds[256], want[256];       /* want: the end whose holder could wake us */
+    int n = 0;
+    if (t->pt.sysno == LG_SYS_POLL || t->pt.sysno == LG_SYS_PPOLL) {
+        struct pollfd pf[64];
+        uint64_t nfds = t->pt.args[1];
+        if (nfds > 64 || lg_proc_read_mem(t->pid, t->pt.args[0], pf, nfds * sizeof pf[0]) < 0)
+            return true;
+        for (uint64_t i = 0; i < nfds; i++) {
+            if (pf[i].fd < 0)
+                continue;
+            fds[n] = pf[i].fd;
+            want[n++] = pf[i].events & POLLOUT ? (pf[i].events & POLLIN ? -1 : O_RDONLY) : O_WRONLY;
+        }
+    } else {
+        /* The sets are not decoded: every read end we hold may be watched. */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/fd", t->pid);
+        DIR *d = opendir(path);
+        if (!d)
+            return true;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL && n < 256) {
+            if (!isdigit((unsigned char)e->d_name[0]))
+                continue;
+            uint64_t ino;
+            int mode;
+            int fd = atoi(e->d_name);
+            if (lg_proc_fd_pipe(t->pid, fd, &ino, &mode) == 1 && mode != O_WRONLY) {
+                fds[n] = fd;
+                want[n++] = O_WRONLY;
+            }
+        }
+        closedir(d);
+    }
+    for (int i = 0; i < n; i++) {
+        uint64_t ino;
+        if (fd_pipe(t->pid, fds[i], &ino) && pipe_has_outside_end(s, ino, want[i]))
+            return true;
+    }
+    return false;
+}
+
 /* ===================================================================== */
 /* hang.lgt                                                               */
 /* ===================================================================== */
@@ -1374,6 +1428,8 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
                         outside = pipe_has_outside_end(s, t->ino, O_WRONLY);
                     else if (t->op == LG_BLOCK_PIPE_WRITE && t->ino)
                         outside = pipe_has_outside_end(s, t->ino, O_RDONLY);
+                    else if (t->op == LG_BLOCK_OTHER && is_fd_wait(t->pt.sysno))
+                        outside = fd_wait_has_outside_pipe(s, t);
                 }
                 if (outside)
                     outside_pipe_backoff = 25;   /* look again in ~2 s */
