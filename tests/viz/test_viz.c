@@ -355,7 +355,7 @@ Test(viz, html_of_a_hang_shows_the_wait_for_graph)
     struct lg_model *m = fx_hang();
     char *html = html_of(m);
     cr_expect(strstr(html, "The run hung"));
-    cr_expect(strstr(html, "wait-for graph at the hang"), "the finding's diagram is the wait-for graph");
+    cr_expect(strstr(html, ">wait&#45;for graph at the hang"), "the finding's diagram is the wait-for graph");
     cr_expect_eq(count(html, "<svg"), 1, "one finding, one picture: no repeated overview");
     cr_expect(strstr(html, "process 4712 (python3)"));
     cr_expect(strstr(html, "join before drain"));
