@@ -893,6 +893,7 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
     char wa[128], wb[128];
     bool overlap = u->start < v->end && v->start < u->end;
     const char *shape = u->kind == U_RMW && v->kind == U_RMW ? "two read-modify-write sequences"
+                        : (u->kind == U_RMW && v->kind == U_PEEK) ? "a read-modify-write and a read"
                         : (u->kind == U_RMW || v->kind == U_RMW) ? "a read-modify-write and a write"
                         : (u->kind == U_WRITE && v->kind == U_WRITE) ? "two writes"
                                                                      : "a read and a write";
@@ -1009,11 +1010,18 @@ static int judge_file(struct race *R, int fi)
         nu++;
     }
 
-    /* The writers' discipline: the locks every write held. */
+    /* The writers' discipline: the locks every write held that could run
+     * at the same time as another actor's use of the file (a setup write
+     * before the fork, a final one after the joins, do not count). */
     struct lg_race_lock *disc = NULL;
     int ndisc = -1;
     for (int i = 0; i < nu; i++) {
         if (units[i].kind == U_PEEK)
+            continue;
+        bool contended = false;
+        for (int j = 0; j < nu && !contended; j++)
+            contended = units[j].actor != units[i].actor && !ordered(R, &units[i], &units[j]);
+        if (!contended)
             continue;
         if (ndisc < 0) {
             disc = units[i].held;
