@@ -45,6 +45,7 @@ struct builder {
     Agnode_t **thread_node;   /* per thread */
     Agraph_t **proc_cluster;  /* per process */
     int nnodes;               /* for unique names */
+    struct lg_sb title;       /* the picture's title, above the legend */
 };
 
 /* One edge between two locks to draw: a model edge (edge >= 0) or one a
@@ -430,8 +431,8 @@ static int build_lock_order(struct builder *b, int only, bool all)
                      cycles_left ? ", some not drawn" : "");
     if (l.failed)
         goto oom;
-    if (set_label(b, b->g, l.s))
-        goto out;
+    b->title.len = 0;
+    lg_sb_puts(&b->title, l.s);
     rc = 0;
     goto out;
 oom:
@@ -561,9 +562,8 @@ static int build_waitfor(struct builder *b)
                       e->on_cycle ? CLS_ERROR : CLS_NONE, l.s))
             goto out;
     }
-    if (set_label(b, b->g, ncycle ? "wait-for graph at the hang (the cycle or chain in red)"
-                                  : "wait-for graph at the hang"))
-        goto out;
+    lg_sb_puts(&b->title, ncycle ? "wait-for graph at the hang (the cycle or chain in red)"
+                                 : "wait-for graph at the hang");
     rc = 0;
 out:
     lg_sb_free(&l);
@@ -670,8 +670,8 @@ static int build_finding(struct builder *b, int fi)
                  lg_viz_sev_str(f->severity));
     if (l.failed)
         goto fail;
-    if (set_label(b, b->g, l.s))
-        goto out;
+    b->title.len = 0;
+    lg_sb_puts(&b->title, l.s);
     rc = 0;
     goto out;
 fail:
@@ -684,67 +684,64 @@ out:
 
 enum legend { LEG_ORDER, LEG_WAITFOR, LEG_FINDING };
 
-/* The legend: one HTML-like table in its own cluster, so that its
- * samples are text, not edges a reader (or a tool) would count. */
+/* The graph's label: the title, and under it the legend, as one
+ * HTML-like table. Being the graph's label, the legend adds no node or
+ * edge to the picture that a reader (or a tool) would count. */
 static int add_legend(struct builder *b, enum legend kind)
 {
-    static const char *row =
-        "<TR><TD %s>%s</TD><TD ALIGN=\"LEFT\">%s</TD></TR>";
-    struct lg_sb t = {0};
-    lg_sb_puts(&t, "<TABLE BORDER=\"0\" CELLBORDER=\"0\" CELLSPACING=\"3\" CELLPADDING=\"2\">");
-    lg_sb_printf(&t, row, "BORDER=\"1\" COLOR=\"" LINE_LOCK "\" BGCOLOR=\"" FILL_LOCK "\"", "lock",
-                 "box: a mutex, rwlock, spinlock or semaphore");
+    struct { const char *cell, *sample, *text; } e[8];
+    int n = 0;
+#define ENTRY(c, s, t) (e[n].cell = (c), e[n].sample = (s), e[n].text = (t), n++)
+    ENTRY("BORDER=\"1\" COLOR=\"" LINE_LOCK "\" BGCOLOR=\"" FILL_LOCK "\"", "lock",
+          "mutex, rwlock, spinlock, semaphore");
     if (kind != LEG_ORDER)
-        lg_sb_printf(&t, row, "BORDER=\"1\" COLOR=\"" LINE_THREAD "\" BGCOLOR=\"" FILL_THREAD "\"",
-                     "thread", "ellipse, inside its process");
+        ENTRY("BORDER=\"1\" COLOR=\"" LINE_THREAD "\" BGCOLOR=\"" FILL_THREAD "\"", "thread",
+              "ellipse, in its process");
     if (kind == LEG_WAITFOR) {
-        lg_sb_printf(&t, row, "BORDER=\"1\" BGCOLOR=\"" FILL_PIPE "\"", "pipe",
-                     "box: a pipe, FIFO or socketpair");
-        lg_sb_printf(&t, row, "BORDER=\"1\" BGCOLOR=\"" FILL_PROC "\"", "process",
-                     "box: a child process or thread waited for");
+        ENTRY("BORDER=\"1\" BGCOLOR=\"" FILL_PIPE "\"", "pipe", "pipe, FIFO, socketpair");
+        ENTRY("BORDER=\"1\" BGCOLOR=\"" FILL_PROC "\"", "process", "child waited for");
     }
     if (kind == LEG_ORDER) {
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>",
-                     "on a deadlock cycle (error)");
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_HAZARD "\">&#9476;&#9476;&#9476;&#9654;</FONT>",
-                     "on a hazard cycle (warning, note)");
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ORDER "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
-                     "A &#8594; B: B taken while A was held");
+        ENTRY("", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>", "deadlock cycle (error)");
+        ENTRY("", "<FONT COLOR=\"" C_HAZARD "\">&#9476;&#9476;&#9476;&#9654;</FONT>",
+              "hazard cycle (warning, note)");
+        ENTRY("", "<FONT COLOR=\"" C_ORDER "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
+              "A &#8594; B: B taken while A held");
     } else {
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_WAIT "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
-                     "holds: from a lock to its owner");
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_WAIT "\">&#9476;&#9476;&#9476;&#9655;</FONT>",
-                     "waits for: from a blocked thread");
-        lg_sb_printf(&t, row, "", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>",
-                     kind == LEG_WAITFOR ? "on the cycle or chain that hangs" : "the error");
+        ENTRY("", "<FONT COLOR=\"" C_WAIT "\">&#9472;&#9472;&#9472;&#9654;</FONT>", "holds: lock &#8594; owner");
+        ENTRY("", "<FONT COLOR=\"" C_WAIT "\">&#9476;&#9476;&#9476;&#9655;</FONT>", "waits for");
+        ENTRY("", "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9473;&#9654;</FONT>",
+              kind == LEG_WAITFOR ? "the cycle or chain that hangs" : "the error");
     }
-    lg_sb_puts(&t, "</TABLE>");
-    int rc = -1;
-    Agraph_t *sg = agsubg(b->g, "cluster_legend", 1);
-    Agnode_t *n = NULL;
-    if (t.failed || !sg) {
-        b->err = t.failed ? "out of memory" : "graphviz: cannot create the legend";
-        goto out;
+#undef ENTRY
+    struct lg_sb t = {0};
+    lg_sb_puts(&t, "<TABLE BORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"2\"><TR><TD><FONT POINT-SIZE=\"13\">");
+    lg_sb_html(&t, b->title.s ? b->title.s : "lockgraph");
+    lg_sb_puts(&t, "</FONT></TD></TR><TR><TD>"
+                   "<TABLE BORDER=\"1\" STYLE=\"ROUNDED\" COLOR=\"gray70\" CELLBORDER=\"0\" "
+                   "CELLSPACING=\"3\" CELLPADDING=\"1\">");
+    int per_row = (n + 1) / 2;
+    for (int i = 0; i < n; i++) {
+        if (i % per_row == 0)
+            lg_sb_puts(&t, i ? "</TR><TR>" : "<TR>");
+        lg_sb_printf(&t, "<TD %s><FONT POINT-SIZE=\"9\">%s</FONT></TD>"
+                         "<TD ALIGN=\"LEFT\"><FONT POINT-SIZE=\"9\" COLOR=\"gray25\">%s</FONT></TD>",
+                     e[i].cell, e[i].sample, e[i].text);
     }
-    if (set(b, sg, "label", "legend") || set(b, sg, "style", "rounded,dashed") ||
-        set(b, sg, "color", "gray60") || set(b, sg, "fontsize", "10") ||
-        set(b, sg, "fontcolor", "gray30"))
-        goto out;
-    n = new_node(b, sg, "legend");
-    if (!n)
-        goto out;
+    lg_sb_puts(&t, "</TR></TABLE></TD></TR></TABLE>");
+    if (t.failed) {
+        lg_sb_free(&t);
+        b->err = "out of memory";
+        return -1;
+    }
     char *html = agstrdup_html(b->g, t.s);
+    lg_sb_free(&t);
     if (!html) {
         b->err = "graphviz: cannot make the legend label";
-        goto out;
+        return -1;
     }
-    int bad = set(b, n, "label", html) || set(b, n, "shape", "plaintext") ||
-              set(b, n, "fontsize", "9");
+    int rc = set(b, b->g, "label", html);
     agstrfree(b->g, html);
-    if (!bad)
-        rc = 0;
-out:
-    lg_sb_free(&t);
     return rc;
 }
 
@@ -830,6 +827,7 @@ out:
     free(b.lock_node);
     free(b.thread_node);
     free(b.proc_cluster);
+    lg_sb_free(&b.title);
     if (rc)
         *err = b.err ? b.err : "graphviz: cannot build the graph";
     return rc;
