@@ -8,15 +8,6 @@
 
 #include "lg_shim.h"
 
-#define LG_PREFIX_SEED 0x6a09e667f3bcc909ull
-
-static inline uint64_t lg_mix(uint64_t h, uint64_t v)
-{
-    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
 static inline uint64_t lg_prefix_below(struct lg_thread *t, uint32_t i)
 {
     return i ? t->held[i - 1].prefix : LG_PREFIX_SEED;
@@ -43,7 +34,7 @@ void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
         return;
     memmove(&t->held[i], &t->held[i + 1], sizeof(t->held[0]) * (t->nheld - i));
     for (uint32_t k = i; k < t->nheld; k++)
-        t->held[k].prefix = lg_mix(lg_prefix_below(t, k), t->held[k].lock_id * 2 + t->held[k].mode);
+        t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode);
 }
 
 /* An entry no longer held: its lock was destroyed or re-made, released
@@ -140,7 +131,7 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     h->cond_waiting = 0;
     h->stack = known_stack;
     uint64_t below = lg_prefix_below(t, n);
-    h->prefix = lg_mix(below, id * 2 + (uint64_t)mode);
+    h->prefix = lg_prefix_step(below, id, (unsigned)mode);
     t->nheld = n + 1;
     /* The owner store is a plain store to a line that the lock's other
      * users touch anyway; no read-modify-write. Readers do not own. */
@@ -156,23 +147,34 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
         if (!lg_g.py || known_stack)
             return;
     }
-    uint64_t key = n ? lg_mix(below, id * 8 + (uint64_t)mode * 4 + (uint64_t)flags) ^ 0x5851f42d4c957f2dull
-                     : lg_mix(lg_mix(0x2545f4914f6cdd1dull, id), pc);
+    uint64_t key = n ? lg_dep_key(below, id, (unsigned)mode, (unsigned)flags) : lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
+    lg_dep_miss(t, h, key);
+}
+
+/* Contract: guard set; h (the top of t's stack) was just pushed and its
+ * key is not in the cache's home slot. Probes the neighbourhood, and on a
+ * real miss captures the stack and writes the DEP (or, with nothing else
+ * held in a Python process, keeps the acquisition's stack). */
+void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
+{
     int hit;
     struct lg_depcache_ent *e = lg_cache_probe(t, key, &hit);
-    if (LG_LIKELY(hit)) {
+    if (hit) {
         if (e->count && *e->count != UINT32_MAX)
-            (*e->count)++;   /* only this thread writes its DEP records */
+            (*e->count)++;
         if (!h->stack)
             h->stack = e->stack;
         return;
     }
+    uint32_t n = (uint32_t)(h - t->held);
     e->key = key;
     e->gen = t->cache_gen;
     e->count = NULL;
     e->stack = NULL;
     if (n == 0) {
-        e->stack = h->stack = lg_stack_capture(t, 0);
+        if (!h->stack)
+            h->stack = lg_stack_capture(t, 0);
+        e->stack = h->stack;
         return;
     }
     lg_held_drop_stale(t);     /* a lock another thread released for us */

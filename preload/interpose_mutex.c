@@ -58,6 +58,16 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     return r;
 }
 
+/* The lock-table entry, made on first use (the type is read from the
+ * mutex only then). */
+static inline struct lg_lock *lg_mutex_live(struct lg_thread *t, pthread_mutex_t *m)
+{
+    struct lg_lock *l = lg_lock_find(m);
+    if (LG_LIKELY(l && atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+        return l;
+    return lg_lock_get(t, m, LG_LOCK_MUTEX, lg_mutex_subtype(m));
+}
+
 /* Slow path of every blocking mutex acquisition: the non-blocking attempt
  * failed. Self-deadlock is recorded BEFORE the real call (a normal mutex
  * relocked by its owner never returns). */
@@ -65,7 +75,7 @@ static int lg_mutex_block(struct lg_thread *t, pthread_mutex_t *m, int how, cloc
                           const struct timespec *abstime, uint64_t pc)
 {
     lg_reenter(t);
-    struct lg_lock *l = lg_lock_live(t, m, LG_LOCK_MUTEX, lg_mutex_subtype(m));
+    struct lg_lock *l = lg_mutex_live(t, m);
     int st = lg_mutex_subtype(m) & LG_MUTEX_TYPE_MASK;
     if (m->__data.__owner == t->tid && st != LG_MUTEX_RECURSIVE)
         lg_misuse(t, LG_MISUSE_SELF_DEADLOCK, l, pc, (uint64_t)t->tid, 0, st == LG_MUTEX_ERRORCHECK ? EDEADLK : 0);
@@ -85,15 +95,16 @@ static int lg_mutex_block(struct lg_thread *t, pthread_mutex_t *m, int how, cloc
     return r;
 }
 
-/* After the real call returned r: record the acquisition (guard off on
- * entry and exit). EOWNERDEAD (robust) also means "you own it now". */
+/* After the real call returned r: record the acquisition (guard clear on
+ * entry and exit, set only around the push: a signal handler's lock in
+ * between passes straight through). EOWNERDEAD (robust) also means "you
+ * own it now". */
 static inline void lg_mutex_got(struct lg_thread *t, pthread_mutex_t *m, int r, int flags, uint64_t pc)
 {
     if (LG_LIKELY(r == 0) || r == EOWNERDEAD) {
-        lg_reenter(t);
-        struct lg_lock *l = lg_lock_live(t, m, LG_LOCK_MUTEX, lg_mutex_subtype(m));
-        lg_acquired(t, l, m, LG_MODE_WRITE, flags, pc, NULL);
-        lg_leave(t);
+        lg_tls_guard = 1;
+        lg_acquired_fast(t, lg_mutex_live(t, m), m, pc, flags);
+        lg_tls_guard = 0;
     }
 }
 
@@ -103,10 +114,11 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
      * them thousands of times a second and they order nothing. */
     if (LG_UNLIKELY(lg_is_gil(m)))
         return LG_REAL(pthread_mutex_lock)(m);
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_mutex_lock)(m);
-    lg_leave(t);   /* never hold the guard across a call that may block */
+    /* Guard clear: never held across a call that may block. The try form
+     * first, so the uncontended path never touches the thread table. */
     uint64_t pc = LG_RET_PC();
     int r = LG_REAL(pthread_mutex_trylock)(m);
     if (LG_UNLIKELY(r == EBUSY))
@@ -119,10 +131,9 @@ LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
     if (LG_UNLIKELY(lg_is_gil(m)))
         return LG_REAL(pthread_mutex_trylock)(m);
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_mutex_trylock)(m);
-    lg_leave(t);
     int r = LG_REAL(pthread_mutex_trylock)(m);
     lg_mutex_got(t, m, r, LG_ACQ_TRY, LG_RET_PC());
     return r;
@@ -160,13 +171,14 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     if (LG_UNLIKELY(lg_is_gil(m)))
         return LG_REAL(pthread_mutex_unlock)(m);
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_mutex_unlock)(m);
     /* Bookkeeping before the real unlock: afterwards another thread may
      * already own it, and our owner store would clobber theirs. */
-    lg_released(t, m, LG_LOCK_MUTEX, LG_RET_PC());
-    lg_leave(t);
+    lg_tls_guard = 1;
+    lg_released_fast(t, m, LG_LOCK_MUTEX, LG_RET_PC());
+    lg_tls_guard = 0;
     return LG_REAL(pthread_mutex_unlock)(m);
 }
 

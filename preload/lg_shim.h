@@ -140,6 +140,22 @@ static inline struct lg_thread *lg_enter(void)
     return t;
 }
 static inline void lg_leave(struct lg_thread *t) { (void)t; lg_tls_guard = 0; }
+
+/* The calling thread's state without entering (guard left clear), or NULL
+ * when the call must pass straight through. For the hot wrappers, which
+ * set the guard only around their own bookkeeping. */
+static inline struct lg_thread *lg_self(void)
+{
+    if (LG_UNLIKELY(lg_tls_guard))
+        return NULL;
+    struct lg_thread *t = lg_tls_self;
+    if (LG_LIKELY(t != NULL))
+        return t;
+    t = lg_enter_slow();
+    if (t)
+        lg_tls_guard = 0;
+    return t;
+}
 static inline void lg_reenter(struct lg_thread *t) { (void)t; lg_tls_guard = 1; }
 
 /* 1 when addr lies in the interpreter's runtime (the GIL's locks). */
@@ -168,6 +184,7 @@ LG_HIDDEN void lg_fork_child(void);
 enum lg_lockent_flags {
     LG_LE_BUSY = 1u << 16,      /* being (re)initialised: others wait */
     LG_LE_LOCK_SEM = 1u << 17,  /* semaphore created with value 1: a lock */
+    LG_LE_SLOW = 1u << 18,      /* recursive mutex or semaphore: not for lg_acquired_fast */
 };
 
 /* One lock (or condvar, barrier) address: 64 bytes, in a global
@@ -198,7 +215,36 @@ struct lg_sharedid {
 };
 
 LG_HIDDEN void lg_locktable_init(void);
-LG_HIDDEN struct lg_lock *lg_lock_find(const void *addr);  /* NULL if never seen */
+
+#define LG_LOCKTAB_BITS 20
+#define LG_LOCKTAB_SIZE (1u << LG_LOCKTAB_BITS)
+#define LG_LOCKTAB_PROBES 512
+extern struct lg_lock *lg_locktab LG_HIDDEN;
+
+/* Neighbouring addresses land in neighbouring slots (few pages touched). */
+static inline uint32_t lg_lock_hash(uintptr_t a)
+{
+    return (uint32_t)((a >> 3) ^ (a >> 23) ^ (a >> 41)) & (LG_LOCKTAB_SIZE - 1);
+}
+
+/* The entry for addr, NULL if never seen. Hot path: one or two loads of a
+ * read-mostly line; no write, no atomic read-modify-write. */
+static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    struct lg_lock *tab = lg_locktab;
+    if (LG_UNLIKELY(!tab))
+        return NULL;
+    uint32_t idx = lg_lock_hash(a);
+    for (int p = 0; p < LG_LOCKTAB_PROBES; p++, idx = (idx + 1) & (LG_LOCKTAB_SIZE - 1)) {
+        uintptr_t k = atomic_load_explicit(&tab[idx].addr, memory_order_acquire);
+        if (LG_LIKELY(k == a))
+            return &tab[idx];
+        if (k == 0)
+            return NULL;
+    }
+    return NULL;
+}
 /* The live entry for addr, created on first use (site = current stack,
  * LG_LOCKF_FIRST_USE). NULL if the table is full. */
 LG_HIDDEN struct lg_lock *lg_lock_get(struct lg_thread *t, const void *addr, int kind, int subtype);
@@ -223,6 +269,24 @@ static inline struct lg_lock *lg_lock_live(struct lg_thread *t, const void *addr
 
 /* ---- held stack and dependencies (held.c, deps.c) ------------------ */
 
+#define LG_PREFIX_SEED 0x6a09e667f3bcc909ull
+#define LG_ROOT_SEED 0x2545f4914f6cdd1dull
+
+/* Hash of the held set, one step per entry (one multiply: it runs on
+ * every nested acquisition). */
+static inline uint64_t lg_prefix_step(uint64_t below, uint64_t lock_id, unsigned mode)
+{
+    uint64_t h = (below ^ (lock_id * 2 + mode)) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* Dependency-cache key: the held set below, the lock, mode and flags. */
+static inline uint64_t lg_dep_key(uint64_t below, uint64_t lock_id, unsigned mode, unsigned flags)
+{
+    uint64_t h = (below ^ (lock_id * 16 + mode * 8 + flags)) * 0xff51afd7ed558ccdull;
+    return h ^ (h >> 31);
+}
+
 /* After a successful acquisition: push, then record the dependency if the
  * held set is not empty and this (held set, lock, mode, flags) is new. */
 LG_HIDDEN void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int mode,
@@ -230,6 +294,8 @@ LG_HIDDEN void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *a
 /* Before a release: pop; records misuse when this thread does not hold it.
  * Returns 1 if it was held by this thread. */
 LG_HIDDEN int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc);
+/* The dependency cache missed for the entry just pushed (slow path). */
+LG_HIDDEN void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key);
 LG_HIDDEN struct lg_held_ent *lg_held_find(struct lg_thread *t, const void *addr);
 LG_HIDDEN void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h);
 LG_HIDDEN void lg_held_drop_stale(struct lg_thread *t);
@@ -243,6 +309,75 @@ LG_HIDDEN uint32_t *lg_dep_record(struct lg_thread *t, struct lg_held_ent *acq);
 /* MISUSE record, first time per (kind, lock, call site). */
 LG_HIDDEN void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint64_t pc,
                          uint64_t other, int64_t extra, int err);
+
+/*
+ * The hot path, inlined into the wrappers. An uncontended lock then costs:
+ * one lock-table probe (a read-mostly line), a push of one 64-byte entry
+ * into this thread's own stack, a plain owner store, and, with locks
+ * already held, one probe of this thread's dependency cache and a count
+ * bump in the DEP record. No malloc (per-thread blocks are mmap'd once),
+ * no syscall, no atomic read-modify-write, nothing the program can see.
+ * Anything unusual (first use, recursion, semaphores held, overflow, a
+ * new dependency) goes to the out-of-line functions above.
+ */
+static inline __attribute__((always_inline)) void lg_acquired_fast(struct lg_thread *t, struct lg_lock *l, const void *addr, uint64_t pc, int flags)
+{
+    uint32_t n = t->nheld;
+    if (LG_UNLIKELY(!l || (t->overflowed | t->nsem_held) || n == LG_MAX_HELD ||
+                    (atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW))) {
+        lg_acquired(t, l, addr, LG_MODE_WRITE, flags, pc, NULL);
+        return;
+    }
+    uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
+    struct lg_held_ent *h = &t->held[n];
+    uint64_t below = n ? t->held[n - 1].prefix : LG_PREFIX_SEED;
+    h->addr = (uintptr_t)addr;
+    h->lock = l;
+    h->lock_id = id;
+    h->pc = pc;
+    h->prefix = lg_prefix_step(below, id, LG_MODE_WRITE);
+    h->stack = NULL;
+    h->gen = l->gen;
+    h->mode = LG_MODE_WRITE;
+    h->flags = (uint16_t)flags;
+    h->kind = l->kind;
+    h->recursion = 0;
+    h->cond_waiting = 0;
+    t->nheld = n + 1;
+    atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
+    uint64_t key;
+    if (n == 0) {
+        if (LG_LIKELY(!lg_g.py))
+            return;   /* nothing held: nothing to record */
+        key = lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
+    } else {
+        key = lg_dep_key(below, id, LG_MODE_WRITE, (unsigned)flags);
+    }
+    struct lg_depcache_ent *e = &t->cache[key & (LG_DEPCACHE_SIZE - 1)];
+    if (LG_LIKELY(e->key == key && e->gen == t->cache_gen)) {
+        if (e->count && *e->count != UINT32_MAX)
+            (*e->count)++;   /* only this thread writes its DEP records */
+        h->stack = e->stack;
+        return;
+    }
+    lg_dep_miss(t, h, key);
+}
+
+/* Release of a lock on top of the stack, not recursive, not a semaphore:
+ * a pop. Anything else: lg_released. */
+static inline __attribute__((always_inline)) void lg_released_fast(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
+{
+    uint32_t n = t->nheld;
+    if (LG_LIKELY(n)) {
+        struct lg_held_ent *h = &t->held[n - 1];
+        if (LG_LIKELY(h->addr == (uintptr_t)addr && !h->recursion && h->kind == kind && h->mode == LG_MODE_WRITE)) {
+            atomic_store_explicit(&h->lock->owner, 0, memory_order_relaxed);
+            t->nheld = n - 1;
+            return;
+        }
+    }
+    lg_released(t, addr, kind, pc);
+}
 
 /* ---- stacks (stacks.c) --------------------------------------------- */
 

@@ -14,11 +14,7 @@
 
 #include "lg_shim.h"
 
-#define LG_LOCKTAB_BITS 20
-#define LG_LOCKTAB_SIZE (1u << LG_LOCKTAB_BITS)
-#define LG_LOCKTAB_PROBES 512
-
-static struct lg_lock *lg_locktab;
+struct lg_lock *lg_locktab;
 static _Atomic uint64_t lg_next_lock_id = 1;
 static _Atomic int lg_locktab_full_said;
 
@@ -31,28 +27,6 @@ void lg_locktable_init(void)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m != MAP_FAILED)
         lg_locktab = m;
-}
-
-static inline uint32_t lg_lock_hash(uintptr_t a)
-{
-    return (uint32_t)((a >> 3) ^ (a >> 23) ^ (a >> 41)) & (LG_LOCKTAB_SIZE - 1);
-}
-
-/* Hot path: one or two loads of a read-mostly line; no write, no atomic RMW. */
-struct lg_lock *lg_lock_find(const void *addr)
-{
-    uintptr_t a = (uintptr_t)addr;
-    if (LG_UNLIKELY(!lg_locktab))
-        return NULL;
-    uint32_t idx = lg_lock_hash(a);
-    for (int p = 0; p < LG_LOCKTAB_PROBES; p++, idx = (idx + 1) & (LG_LOCKTAB_SIZE - 1)) {
-        uintptr_t k = atomic_load_explicit(&lg_locktab[idx].addr, memory_order_acquire);
-        if (k == a)
-            return &lg_locktab[idx];
-        if (k == 0)
-            return NULL;
-    }
-    return NULL;
 }
 
 /* The slot for addr, claimed if new (lock_id still 0). */
@@ -107,9 +81,12 @@ static void lg_lock_fill(struct lg_thread *t, struct lg_lock *l, int kind, int s
     if (shared)
         lflags |= LG_LOCKF_SHARED_ID;
     if (kind == LG_LOCK_SEM || kind == LG_LOCK_NAMED_SEM) {
+        lflags |= LG_LE_SLOW;
         if (sem_value == 1)
             lflags |= LG_LE_LOCK_SEM;
     }
+    if (kind == LG_LOCK_MUTEX && (subtype & LG_MUTEX_TYPE_MASK) == LG_MUTEX_RECURSIVE)
+        lflags |= LG_LE_SLOW;
     atomic_store(&l->flags, lflags | LG_LE_BUSY);
     atomic_store_explicit(&l->lock_id, atomic_fetch_add(&lg_next_lock_id, 1), memory_order_release);
 }
