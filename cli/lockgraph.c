@@ -605,6 +605,7 @@ static int cmd_run(int argc, char **argv)
     struct sigaction sa = { .sa_handler = SIG_IGN };
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGPIPE, &sa, NULL);   /* a closed stderr must not lose the program's status */
     sa.sa_handler = forward_signal;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &sa, NULL);
