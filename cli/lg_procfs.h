@@ -46,7 +46,8 @@ int lg_proc_parse_fdinfo_flags(const char *text, unsigned *flags);
 /* Read a whole small /proc file into buf (NUL-terminated). Bytes or -errno. */
 ssize_t lg_proc_read_file(const char *path, char *buf, size_t size);
 
-/* Fill *t for one thread. 0, or -errno (-ENOENT: the thread is gone). */
+/* Fill *t for one thread (wchan and the system call only when it sleeps,
+ * state S or D). 0, or -errno (-ENOENT: the thread is gone). */
 int lg_proc_task_read(int pid, int tid, struct lg_proc_task *t);
 
 /* Thread ids of pid (ascending). Count, or -errno. At most max stored. */

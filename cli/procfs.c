@@ -149,6 +149,12 @@ int lg_proc_task_read(int pid, int tid, struct lg_proc_task *t)
         return (int)n;
     if (lg_proc_parse_stat(buf, t) < 0)
         return -EINVAL;
+    /* Only a sleeping thread has a wait channel and a system call worth
+     * reading: skipping them for running threads keeps a poll cheap. */
+    if (t->state != 'S' && t->state != 'D') {
+        t->sysno = t->state == 'R' ? -1 : -2;
+        return 0;
+    }
     snprintf(path, sizeof path, "/proc/%d/task/%d/wchan", pid, tid);
     n = lg_proc_read_file(path, buf, sizeof buf);
     if (n > 0 && strcmp(buf, "0") != 0) {

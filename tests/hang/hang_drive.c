@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,9 +69,12 @@ int main(int argc, char **argv)
     rc = lg_supervise(pid, &o, &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("supervise rc=%d hung=%d exited=%d code=%d signaled=%d sig=%d elapsed=%.2f\n", rc, res.hung,
-           WIFEXITED(res.status), WIFEXITED(res.status) ? WEXITSTATUS(res.status) : -1,
-           WIFSIGNALED(res.status), WIFSIGNALED(res.status) ? WTERMSIG(res.status) : 0, secs);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);     /* the supervisor's own CPU, not the program's */
+    double cpu = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    printf("supervise rc=%d hung=%d exited=%d code=%d signaled=%d sig=%d elapsed=%.2f supervisor_cpu=%.3f\n", rc,
+           res.hung, WIFEXITED(res.status), WIFEXITED(res.status) ? WEXITSTATUS(res.status) : -1,
+           WIFSIGNALED(res.status), WIFSIGNALED(res.status) ? WTERMSIG(res.status) : 0, secs, cpu);
     if (access(hp, R_OK) == 0)
         hang_dump(hp, stdout);
     return rc < 0 ? 2 : 0;
