@@ -813,6 +813,12 @@ int lg_viz_build(const struct lg_model *m, const struct lg_viz_opts *o, const ch
             goto out;
     } else {
         leg = LEG_ORDER;
+        /* Left to right, the two edges of an A/B inversion arc above and
+         * below each other and their labels do not collide. */
+        if (agsafeset(b.g, "rankdir", "LR", "") != 0) {
+            b.err = "graphviz: cannot set rankdir";
+            goto out;
+        }
         if (build_lock_order(&b, o->finding, o->all != 0))
             goto out;
     }
