@@ -248,9 +248,17 @@ static int mkdir_parents(const char *path)
  * that a mistyped --out never moves a user's folder. The new folder is
  * mode 0700. Writes its absolute path to abs. 0, or -1 after one line.
  */
-static int prepare_outdir(const char *dir, char *abs)
+static int prepare_outdir(const char *dir_arg, char *abs)
 {
     struct stat st;
+    char dir[PATH_MAX];
+    if (snprintf(dir, sizeof dir, "%s", dir_arg) >= (int)sizeof dir || !dir[0]) {
+        say("bad output folder name '%s'", dir_arg);
+        return -1;
+    }
+    /* "out/" names the folder "out": its keep-copy is "out.old", not "out/.old". */
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--)
+        dir[n - 1] = '\0';
     if (lstat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             say("output folder %s exists and is not a folder; choose another --out", dir);

@@ -277,6 +277,21 @@ def case_exit_status(tool, a):
     check("to-stderr" in text(p.stderr), "the program's stderr was lost")
 
 
+def case_preload_kept(tool, a):
+    # An LD_PRELOAD the user already had stays, after the shim; the program
+    # learns the output folder from LOCKGRAPH_DIR.
+    env = dict(os.environ, LD_PRELOAD="libm.so.6")
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], ["/bin/sh", "-c", 'echo "$LD_PRELOAD"; echo "$LOCKGRAPH_DIR"'], env=env)
+    check(p.returncode == 0, "exit %d" % p.returncode)
+    lines = text(p.stdout).splitlines()
+    check(len(lines) == 2, "unexpected output %r" % p.stdout)
+    first, _, rest = lines[0].partition(":")
+    check(first.endswith("/liblockgraph.so") and rest == "libm.so.6",
+          "LD_PRELOAD in the program is %r, expected <shim>:libm.so.6" % lines[0])
+    check(lines[1] == os.path.realpath(out), "LOCKGRAPH_DIR is %r, expected %r" % (lines[1], os.path.realpath(out)))
+
+
 def case_signal_status(tool, a):
     for sig, want in (("TERM", 143), ("KILL", 137)):
         p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/sh", "-c", "kill -%s $$" % sig])
