@@ -292,6 +292,31 @@ def case_preload_kept(tool, a):
     check(lines[1] == os.path.realpath(out), "LOCKGRAPH_DIR is %r, expected %r" % (lines[1], os.path.realpath(out)))
 
 
+def case_shim_missing(tool, a):
+    env = dict(os.environ, LOCKGRAPH_SHIM=os.path.join(tool.work, "no-such-shim.so"))
+    p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/true"], env=env)
+    check(p.returncode == 125, "missing shim: exit %d, expected 125" % p.returncode)
+    check("no-such-shim.so" in one_line(p, "missing shim"), "the message does not name the shim")
+
+
+def case_installed(tool, a):
+    # After `cmake --install`, bin/lockgraph finds the installed shim by itself.
+    if not a.build_dir:
+        raise Skip("no --build-dir given")
+    prefix = os.path.join(tool.work, "prefix")
+    inst = subprocess.run(["cmake", "--install", a.build_dir, "--prefix", prefix],
+                          capture_output=True, timeout=RUN_TIMEOUT)
+    check(inst.returncode == 0, "cmake --install failed:\n" + text(inst.stdout + inst.stderr))
+    installed = Tool(os.path.join(prefix, "bin", "lockgraph"), tool.work)
+    env = dict(os.environ)
+    env.pop("LOCKGRAPH_SHIM", None)
+    out = os.path.join(tool.work, "out")
+    p = installed.run(["--out", out], [os.path.join(a.samples, "abba")], env=env)
+    check(p.returncode == 66, "installed lockgraph on abba: exit %d, expected 66:\n%s" % (p.returncode, text(p.stderr)))
+    doc, _ = installed.report_json(out)
+    check(any(f.get("kind") == "lock-order-cycle" for f in findings_of(doc)), "installed lockgraph found no cycle in abba")
+
+
 def case_signal_status(tool, a):
     for sig, want in (("TERM", 143), ("KILL", 137)):
         p = tool.run(["--out", os.path.join(tool.work, "out")], ["/bin/sh", "-c", "kill -%s $$" % sig])
@@ -424,6 +449,7 @@ def main():
     c.add_argument("case", choices=sorted(CASES))
     c.add_argument("--samples")
     c.add_argument("--static-bin")
+    c.add_argument("--build-dir")
     a = ap.parse_args()
     tool = Tool(a.lockgraph, fresh_dir(a.work))
     try:
