@@ -593,39 +593,88 @@ static void loc_text(struct lg_sb *l, const struct lg_loc *at)
         lg_sb_printf(l, "%s()", at->function);
 }
 
-/* A finding that is not a cycle: its locks, the threads that hold them
- * ("holds", from lock to owner, as in the wait-for graph), the other
- * threads it names with what they did; a note when it names no lock. */
+/* Whether `name` occurs in `text` as a whole (not inside a longer name). */
+static bool names(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0)
+        return false;
+    for (const char *p = text; (p = strstr(p, name)); p++) {
+        char before = p == text ? ' ' : p[-1], after = p[n];
+        bool word_before = before == '_' || (before >= '0' && before <= '9') ||
+                           ((before | 32) >= 'a' && (before | 32) <= 'z');
+        bool word_after = after == '_' || (after >= '0' && after <= '9') ||
+                          ((after | 32) >= 'a' && (after | 32) <= 'z');
+        if (!word_before && !word_after)
+            return true;
+    }
+    return false;
+}
+
+/* The locks a finding is about: its steps' locks; for the kinds the
+ * analyzer reports without steps (unreleased locks, misuse), the locks
+ * its message names. Returns how many were put in out[]. */
+static int finding_locks(const struct lg_model *m, const struct lg_finding *f, int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < f->nsteps && n < max; i++)
+        if (valid_lock(m, f->steps[i].lock))
+            out[n++] = f->steps[i].lock;
+    if (n > 0 || !f->message || lg_viz_is_hang_kind(f->kind) || f->kind == LG_FK_LOCK_DISCIPLINE_RACE)
+        return n;
+    for (int l = 0; l < m->nlocks && n < max; l++)
+        if (m->locks[l].name && names(f->message, m->locks[l].name))
+            out[n++] = l;
+    return n;
+}
+
+/* A finding that is not a cycle: its locks; the thread that holds each
+ * ("holds", from lock to owner, as in the wait-for graph); for a
+ * self-deadlock the owner waiting for its own lock; the other threads it
+ * names with what they did (unlocks, destroys...). The edge that is the
+ * finding is drawn in its severity's colour. A note when no lock is known. */
 static int build_finding(struct builder *b, int fi)
 {
     const struct lg_model *m = b->m;
     const struct lg_finding *f = &m->findings[fi];
     enum cls cls = sev_cls(f->severity);
     const struct lg_loc *first = f->nloc > 0 ? &f->locations[0] : NULL;
+    bool owner_kind = f->kind == LG_FK_UNRELEASED_LOCK || f->kind == LG_FK_SELF_DEADLOCK;
     struct lg_sb l = {0};
-    int rc = -1, nlocks = 0;
+    int rc = -1, locks[16];
+    int nlocks = finding_locks(m, f, locks, 16);
 
-    for (int i = 0; i < f->nsteps; i++) {
-        const struct lg_step *s = &f->steps[i];
-        if (!valid_lock(m, s->lock))
-            continue;
-        Agnode_t *ln = lock_node(b, s->lock, cls);
+    for (int i = 0; i < nlocks; i++) {
+        Agnode_t *ln = lock_node(b, locks[i], cls);
         if (!ln)
             goto out;
-        nlocks++;
-        if (!valid_thread(m, s->thread))
+        /* Who holds it: the step's thread, or the one thread of an
+         * unreleased lock or self-deadlock. */
+        int owner = -1;
+        const struct lg_loc *held = NULL;
+        for (int j = 0; j < f->nsteps; j++) {
+            const struct lg_step *s = &f->steps[j];
+            if (s->lock != locks[i] || !valid_thread(m, s->thread))
+                continue;
+            owner = s->thread;
+            if (s->edge >= 0 && s->edge < m->nedges && s->witness >= 0 &&
+                s->witness < m->edges[s->edge].nw)
+                held = lg_viz_user_frame(m->edges[s->edge].w[s->witness].held_at);
+        }
+        if (owner < 0 && owner_kind && f->nthreads > 0 && valid_thread(m, f->threads[0]))
+            owner = f->threads[0];
+        if (owner < 0)
             continue;
-        Agnode_t *tn = thread_node(b, s->thread, true);
+        Agnode_t *tn = thread_node(b, owner, true);
         if (!tn)
             goto out;
-        const struct lg_loc *at = NULL;
-        if (s->edge >= 0 && s->edge < m->nedges && s->witness >= 0 &&
-            s->witness < m->edges[s->edge].nw)
-            at = lg_viz_user_frame(m->edges[s->edge].w[s->witness].held_at);
         l.len = 0;
         lg_sb_puts(&l, "holds\n");
-        loc_text(&l, at ? at : first);
-        if (l.failed || !new_edge(b, ln, tn, E_HOLDS, CLS_NONE, l.s))
+        loc_text(&l, held ? held : first);
+        if (f->kind == LG_FK_UNRELEASED_LOCK)
+            lg_sb_puts(&l, "\nnever released");
+        if (l.failed ||
+            !new_edge(b, ln, tn, E_HOLDS, f->kind == LG_FK_UNRELEASED_LOCK ? cls : CLS_NONE, l.s))
             goto fail;
         if (f->kind == LG_FK_SELF_DEADLOCK) {
             l.len = 0;
@@ -642,14 +691,13 @@ static int build_finding(struct builder *b, int fi)
         Agnode_t *tn = thread_node(b, t, true);
         if (!tn)
             goto out;
-        for (int j = 0; j < f->nsteps; j++) {
-            int lk = f->steps[j].lock;
-            if (!valid_lock(m, lk))
-                continue;
+        if (owner_kind)
+            continue;
+        for (int j = 0; j < nlocks; j++) {
             l.len = 0;
             lg_sb_printf(&l, "%s\n", verb_for(f->kind));
             loc_text(&l, first);
-            if (l.failed || !new_edge(b, tn, b->lock_node[lk], E_OTHER, cls, l.s))
+            if (l.failed || !new_edge(b, tn, b->lock_node[locks[j]], E_OTHER, cls, l.s))
                 goto fail;
         }
     }

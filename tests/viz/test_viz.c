@@ -374,3 +374,33 @@ Test(viz, html_of_a_clean_run_says_so)
     free(html);
     fx_free(m);
 }
+
+Test(viz, misuse_without_steps_draws_the_lock_its_message_names)
+{
+    struct lg_model *m = fx_abba();
+    int u = fx_finding(m, LG_FK_UNRELEASED_LOCK, LG_SEV_ERROR,
+                       "mutexB is still held when thread T2 exits");
+    fx_add_loc(m, u, "/work/samples/c/unreleased.c", 17, "worker");
+    fx_add_thread(m, u, 1);
+    int n = fx_finding(m, LG_FK_UNLOCK_NOT_OWNER, LG_SEV_ERROR,
+                       "T1 unlocks mutexA, which T2 holds");
+    fx_add_loc(m, n, "/work/samples/c/notowner.c", 30, "main");
+    fx_add_thread(m, n, 0);
+
+    struct lg_viz_opts one = {LG_VIZ_AUTO, u, 0};
+    char *svg = render(m, &one, "unreleased.svg");
+    cr_expect(strstr(svg, ">mutexB</text>"), "the lock the message names is drawn");
+    cr_expect_null(strstr(svg, ">mutexA</text>"), "mutexA is not in this finding");
+    cr_expect(strstr(svg, ">never released</text>"));
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 1, "the held lock is the error");
+    cr_expect_eq(count(svg, "<ellipse"), 1, "the thread that ended holding it");
+    free(svg);
+
+    one.finding = n;
+    svg = render(m, &one, "notowner.svg");
+    cr_expect(strstr(svg, ">mutexA</text>"));
+    cr_expect(strstr(svg, ">unlocks</text>"));
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 1);
+    free(svg);
+    fx_free(m);
+}
