@@ -8,6 +8,7 @@
 #include "lg_exec.h"
 
 #include <elf.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,9 +18,18 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+/* Read the PT_INTERP path (the program's loader) into interp. */
+static void read_interp(int fd, uint64_t off, uint64_t size, char *interp, size_t len)
+{
+    if (size == 0 || size >= len || pread(fd, interp, size, (off_t)off) != (ssize_t)size)
+        size = 0;
+    interp[size] = '\0';
+}
+
 /* Does the ELF file open on fd have a PT_INTERP program header? Returns
- * 1 yes, 0 no, -1 when the headers cannot be read (then nothing is said). */
-static int elf_has_interp(int fd, int *elf_class)
+ * 1 yes (its path in interp), 0 no, -1 when the headers cannot be read
+ * (then nothing is said). */
+static int elf_has_interp(int fd, int *elf_class, char *interp, size_t len)
 {
     unsigned char ident[EI_NIDENT];
     if (pread(fd, ident, sizeof ident, 0) != (ssize_t)sizeof ident)
@@ -35,8 +45,10 @@ static int elf_has_interp(int fd, int *elf_class)
             Elf64_Phdr ph;
             if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
                 return -1;
-            if (ph.p_type == PT_INTERP)
+            if (ph.p_type == PT_INTERP) {
+                read_interp(fd, ph.p_offset, ph.p_filesz, interp, len);
                 return 1;
+            }
         }
         return 0;
     }
@@ -51,8 +63,10 @@ static int elf_has_interp(int fd, int *elf_class)
             Elf32_Phdr ph;
             if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
                 return -1;
-            if (ph.p_type == PT_INTERP)
+            if (ph.p_type == PT_INTERP) {
+                read_interp(fd, ph.p_offset, ph.p_filesz, interp, len);
                 return 1;
+            }
         }
         return 0;
     }
@@ -90,7 +104,7 @@ static void inspect(struct lg_exec_info *info, const struct stat *st)
     char head[512];
     ssize_t n = pread(fd, head, sizeof head - 1, 0);
     if (n >= 4 && memcmp(head, ELFMAG, SELFMAG) == 0) {
-        int r = elf_has_interp(fd, &info->elf_class);
+        int r = elf_has_interp(fd, &info->elf_class, info->interp, sizeof info->interp);
         info->kind = r == 0 ? LG_EXEC_STATIC : LG_EXEC_DYNAMIC;
     } else if (n >= 2 && head[0] == '#' && head[1] == '!') {
         head[n] = '\0';
@@ -203,6 +217,12 @@ found:
             snprintf(whybuf, whylen, "%s: bad interpreter %s: %s", info->path, info->interp, ireason);
             return 126;
         }
+    }
+    if (info->kind == LG_EXEC_DYNAMIC && info->interp[0] && access(info->interp, F_OK) != 0) {
+        /* execve would fail with ENOENT: a binary built for another system. */
+        snprintf(whybuf, whylen, "%s: cannot execute: its loader %s is missing (built for another system?)",
+                 info->path, info->interp);
+        return 127;
     }
     return 0;
 }

@@ -22,7 +22,7 @@ struct lg_exec_info {
     enum lg_exec_kind kind;
     int elf_class;         /* 32 or 64 for ELF files, else 0 */
     int secure;            /* 1: setuid/setgid for this user: the loader ignores LD_PRELOAD */
-    char interp[4096];     /* LG_EXEC_SCRIPT: the interpreter named after "#!" */
+    char interp[4096];     /* SCRIPT: the interpreter after "#!"; DYNAMIC: the ELF loader (PT_INTERP) */
 };
 
 /*

@@ -200,6 +200,10 @@ def case_missing_program(tool, a):
         line = one_line(p, cmd[0])
         check(cmd[0] in line, "the message does not name %s: %s" % (cmd[0], line))
         check(not os.path.exists(os.path.join(tool.work, "out")), "an output folder was created for a missing program")
+    if a.bad_loader_bin:
+        p = tool.run(["--out", os.path.join(tool.work, "out")], [a.bad_loader_bin])
+        check(p.returncode == 127, "program with a missing ELF loader: exit %d, expected 127" % p.returncode)
+        check("/nonexistent/ld-lockgraph-test.so.1" in one_line(p, "missing loader"), "the message does not name the loader")
 
 
 def case_not_executable(tool, a):
@@ -450,6 +454,7 @@ def main():
     c.add_argument("--samples")
     c.add_argument("--static-bin")
     c.add_argument("--build-dir")
+    c.add_argument("--bad-loader-bin")
     a = ap.parse_args()
     tool = Tool(a.lockgraph, fresh_dir(a.work))
     try:
