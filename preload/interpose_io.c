@@ -138,6 +138,7 @@ enum io_state { IO_UNKNOWN = 0, IO_IGNORED = 1, IO_TRACKED = 2, IO_BUSY = 3 };
 
 struct io_slot {
     _Atomic uint64_t key;      /* epoch<<48 | tid<<8 | op; 0 empty */
+    _Atomic uint64_t fp;       /* fingerprint of the held set the record was made with */
     void *_Atomic rec;         /* lg_rec_file_access or lg_rec_pipe_io payload */
     struct lg_stackent *_Atomic stack;  /* stack of the first call (pipes: reused to publish) */
 };
@@ -315,12 +316,15 @@ static uint32_t io_held_snapshot(struct lg_thread *t, struct lg_io_held *out, ui
     return n;
 }
 
-/* Find this thread's record for (op) in the entry, or NULL. */
-static inline void *io_slot_find(struct io_fd *e, uint64_t key, struct lg_stackent **stack)
+/* Find this thread's record for (op, held-set fingerprint) in the
+ * entry, or NULL. */
+static inline void *io_slot_find(struct io_fd *e, uint64_t key, uint64_t fp,
+                                 struct lg_stackent **stack)
 {
     for (int i = 0; i < IO_SLOTS; i++) {
         struct io_slot *s = &e->slot[i];
-        if (atomic_load_explicit(&s->key, memory_order_acquire) != key)
+        if (atomic_load_explicit(&s->key, memory_order_acquire) != key ||
+            atomic_load_explicit(&s->fp, memory_order_relaxed) != fp)
             continue;
         void *rec = atomic_load_explicit(&s->rec, memory_order_acquire);
         if (stack)
@@ -331,11 +335,13 @@ static inline void *io_slot_find(struct io_fd *e, uint64_t key, struct lg_stacke
     return NULL;
 }
 
-static void io_slot_put(struct io_fd *e, uint64_t key, void *rec, struct lg_stackent *st)
+static void io_slot_put(struct io_fd *e, uint64_t key, uint64_t fp, void *rec,
+                        struct lg_stackent *st)
 {
     uint32_t i = atomic_fetch_add_explicit(&e->next_slot, 1, memory_order_relaxed) % IO_SLOTS;
     struct io_slot *s = &e->slot[i];
     atomic_store_explicit(&s->key, 0, memory_order_release);
+    atomic_store_explicit(&s->fp, fp, memory_order_relaxed);
     atomic_store_explicit(&s->rec, rec, memory_order_release);
     atomic_store_explicit(&s->stack, st, memory_order_relaxed);
     atomic_store_explicit(&s->key, key, memory_order_release);
@@ -344,6 +350,22 @@ static void io_slot_put(struct io_fd *e, uint64_t key, void *rec, struct lg_stac
 static inline uint64_t io_key(struct lg_thread *t, int op)
 {
     return ((uint64_t)lg_g.epoch << 48) | ((uint64_t)(uint32_t)t->tid << 8) | (uint64_t)op;
+}
+
+/* Bumped whenever a file lock is taken or released in this process. */
+static _Atomic uint64_t io_flock_version;
+
+/* A cheap fingerprint of what t holds now: a new FILE_ACCESS record is
+ * written when a session is used under a different held set than its
+ * record says (first write unlocked, later ones under a lock, or the
+ * reverse), so the analyzer sees each lockset; alternating sets stay in
+ * the per-fd slots and only bump counts. */
+static inline uint64_t io_held_fp(const struct lg_thread *t)
+{
+    uint32_t n = t->nheld < LG_MAX_HELD ? t->nheld : LG_MAX_HELD;
+    uint64_t top = n ? t->held[n - 1].lock_id : 0;
+    uint64_t v = atomic_load_explicit(&io_flock_version, memory_order_relaxed);
+    return (((uint64_t)n * 0x9e3779b97f4a7c15ull) ^ (top * 0xbf58476d1ce4e5b9ull) ^ v) | 1;
 }
 
 static void io_slots_clear(struct io_fd *e)
@@ -358,7 +380,8 @@ static void io_file_access(struct lg_thread *t, int fd, struct io_fd *e, int op,
                            struct lg_stackent *known)
 {
     uint64_t key = io_key(t, op);
-    struct lg_rec_file_access *r = io_slot_find(e, key, NULL);
+    uint64_t fp = io_held_fp(t);
+    struct lg_rec_file_access *r = io_slot_find(e, key, fp, NULL);
     uint64_t now = lg_now_ns();
     if (r) {
         if (!lg_trace_active())
@@ -392,7 +415,7 @@ static void io_file_access(struct lg_thread *t, int fd, struct io_fd *e, int op,
     r->nheld = nheld;
     memcpy(r->held, held, nheld * sizeof(held[0]));
     lg_rec_commit(h, LG_REC_FILE_ACCESS, 0);
-    io_slot_put(e, key, r, st);
+    io_slot_put(e, key, fp, r, st);
 }
 
 /* A path operation (rename onto, truncate by name): FILE_ACCESS with
@@ -432,7 +455,7 @@ static void io_pipe_traffic(struct lg_thread *t, int fd, struct io_fd *e, int di
                             struct lg_stackent *known)
 {
     uint64_t key = io_key(t, IO_OP_PIPE(dir));
-    struct lg_rec_pipe_io *r = io_slot_find(e, key, NULL);
+    struct lg_rec_pipe_io *r = io_slot_find(e, key, 0, NULL);
     uint64_t now = lg_now_ns();
     if (r) {
         if (!lg_trace_active())
@@ -463,7 +486,7 @@ static void io_pipe_traffic(struct lg_thread *t, int fd, struct io_fd *e, int di
     r->type = e->type;
     r->stack_id = io_stack_id(st);
     lg_rec_commit(h, LG_REC_PIPE_IO, 0);
-    io_slot_put(e, key, r, st);
+    io_slot_put(e, key, 0, r, st);
 }
 
 /* ---- filling entries --------------------------------------------------- */
@@ -595,7 +618,7 @@ static inline int io_begin(struct io_call *c, int fd, int dir, uint64_t requeste
     c->stack = NULL;
     if (e->type != LG_FD_FILE && dir >= 0) {
         struct lg_stackent *st = NULL;
-        void *rec = io_slot_find(e, io_key(t, IO_OP_PIPE(dir)), &st);
+        void *rec = io_slot_find(e, io_key(t, IO_OP_PIPE(dir)), 0, &st);
         if (!rec || !st)
             st = lg_stack_capture(t, 0);
         c->stack = st;
@@ -777,6 +800,9 @@ static void io_locks_closed(const struct io_fd *e)
             atomic_store_explicit(&f->tid, 0, memory_order_release);
         else if (f->kind == LG_IOL_POSIX && f->dev == e->dev && f->ino == e->ino)
             atomic_store_explicit(&f->tid, 0, memory_order_release);
+        else
+            continue;
+        atomic_fetch_add_explicit(&io_flock_version, 1, memory_order_relaxed);
     }
 }
 
@@ -1240,8 +1266,10 @@ static void io_flock_add(struct lg_thread *t, const struct io_fd *e, int fd, int
         f->ino = e->ino;
         f->start = start;
         f->len = len;
-        if (atomic_compare_exchange_strong(&f->tid, &zero, t->tid))
+        if (atomic_compare_exchange_strong(&f->tid, &zero, t->tid)) {
+            atomic_fetch_add_explicit(&io_flock_version, 1, memory_order_relaxed);
             return;
+        }
     }
     io_say_full("lockgraph: too many file locks held at once; some are not tracked");
 }
@@ -1266,6 +1294,7 @@ static void io_flock_remove(const struct io_fd *e, int kind, int64_t start, int6
                 continue;
         }
         atomic_store_explicit(&f->tid, 0, memory_order_release);
+        atomic_fetch_add_explicit(&io_flock_version, 1, memory_order_relaxed);
     }
 }
 

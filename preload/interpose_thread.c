@@ -10,7 +10,8 @@
 
 #include "lg_shim.h"
 
-LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stackent *st, uint64_t routine);
+LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stackent *st, uint64_t routine,
+                                                 uint64_t when);
 
 struct lg_start {
     void *(*fn)(void *);
@@ -18,6 +19,7 @@ struct lg_start {
     pid_t creator;
     struct lg_stackent *stack;
     uint64_t seq;
+    uint64_t create_ns;
 };
 
 /* pthread_t values are reused as soon as a thread is joined (glibc caches
@@ -33,7 +35,7 @@ static void *lg_trampoline(void *p)
 {
     struct lg_start s = *(struct lg_start *)p;
     free(p);
-    struct lg_thread *t = lg_thread_attach_new(s.creator, s.stack, (uint64_t)(uintptr_t)s.fn);
+    struct lg_thread *t = lg_thread_attach_new(s.creator, s.stack, (uint64_t)(uintptr_t)s.fn, s.create_ns);
     if (t) {
         t->create_seq = s.seq;
         lg_leave(t);
@@ -58,6 +60,7 @@ LG_EXPORT int pthread_create(pthread_t *thr, const pthread_attr_t *attr, void *(
         s->creator = t->tid;
         s->stack = lg_stack_capture(t, 0);
         s->seq = atomic_fetch_add(&lg_create_seq, 1) + 1;
+        s->create_ns = lg_now_ns();
     }
     lg_leave(t);
     errno = e;

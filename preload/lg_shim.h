@@ -171,8 +171,10 @@ LG_HIDDEN void lg_say(const char *msg);          /* one line on stderr, raw writ
 LG_HIDDEN void *lg_arena_alloc(size_t n);        /* zeroed, never freed, lock-free */
 LG_HIDDEN struct lg_thread *lg_thread_first(void);
 LG_HIDDEN struct lg_thread *lg_thread_by_pthread(uint64_t pthread);
+/* THREAD_START for t; its time is `when` (the creator's pthread_create
+ * call, so a thread is born before its creator's next step), 0: now. */
 LG_HIDDEN void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stackent *st,
-                                      uint64_t routine);
+                                      uint64_t routine, uint64_t when);
 LG_HIDDEN void lg_thread_end(struct lg_thread *t, int how);  /* THREAD_EXIT + HELD_AT, frees slot */
 LG_HIDDEN void lg_proc_end(int how, int status);             /* PROC_EXIT + HELD_AT for all */
 LG_HIDDEN void lg_fork_prepare(void);
@@ -407,6 +409,8 @@ LG_HIDDEN int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid)
  * when not recording. Commit with lg_rec_commit (stores kind last). */
 LG_HIDDEN void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hdr);
 LG_HIDDEN void lg_rec_commit(struct lg_rec_hdr *hdr, int kind, int flags);
+/* Same, with the record's time given (0: now). */
+LG_HIDDEN void lg_rec_commit_at(struct lg_rec_hdr *hdr, int kind, int flags, uint64_t time_ns);
 LG_HIDDEN void lg_trace_finish(void);             /* clean end; later writes are dropped */
 LG_HIDDEN void lg_trace_unfinish(void);           /* exec failed: keep writing */
 LG_HIDDEN void lg_trace_drop_for_child(void);     /* forget the parent's file in a fork child */

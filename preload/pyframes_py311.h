@@ -29,13 +29,18 @@
 #define LG_PY311_FRAME_OWNED_BY_GENERATOR 1
 
 /* PyCodeObject; Py_SIZE(code) counts 2-byte code units. */
+#define LG_PY311_CODE_NAMES              32    /* tuple of str */
 #define LG_PY311_CODE_FIRSTLINENO        72
+#define LG_PY311_CODE_LOCALSPLUSNAMES    96    /* tuple of str */
 #define LG_PY311_CODE_FILENAME          112
 #define LG_PY311_CODE_NAME              120
 #define LG_PY311_CODE_LINETABLE         136
 #define LG_PY311_CODE_FIRSTTRACEABLE    168
 #define LG_PY311_CODE_CODE_ADAPTIVE     184
 #define LG_PY311_CODEUNIT_SIZE            2
+
+/* PyTupleObject */
+#define LG_PY311_TUPLE_ITEMS             24
 
 /* PyBytesObject */
 #define LG_PY311_BYTES_SVAL              32
@@ -61,5 +66,40 @@
 #define LG_PY311_LOC_NO_COLUMNS          13
 #define LG_PY311_LOC_LONG                14
 #define LG_PY311_LOC_NONE                15
+
+/* Opcodes (Include/opcode.h, 3.11), with the specialised forms the
+ * adaptive interpreter writes into co_code_adaptive, and the number of
+ * inline cache units that follow some of them (_PyOpcode_Caches). A code
+ * unit is opcode | oparg << 8. */
+#define LG_PY311_OP_RETURN_VALUE         83
+#define LG_PY311_OP_STORE_NAME           90
+#define LG_PY311_OP_STORE_GLOBAL         97
+#define LG_PY311_OP_STORE_FAST          125
+#define LG_PY311_OP_STORE_FAST__LOAD_FAST 161
+#define LG_PY311_OP_STORE_FAST__STORE_FAST 167
+#define LG_PY311_OP_STORE_DEREF         138
+#define LG_PY311_OP_STORE_ATTR           95
+#define LG_PY311_OP_STORE_ATTR_ADAPTIVE 153
+#define LG_PY311_OP_STORE_ATTR_INSTANCE_VALUE 154
+#define LG_PY311_OP_STORE_ATTR_SLOT     158
+#define LG_PY311_OP_STORE_ATTR_WITH_HINT 159
+#define LG_PY311_OP_LOAD_FAST           124
+#define LG_PY311_OP_LOAD_NAME           101
+#define LG_PY311_OP_EXTENDED_ARG        144
+#define LG_PY311_OP_EXTENDED_ARG_QUICK   34
+#define LG_PY311_OP_CALL                171
+#define LG_PY311_OP_CALL_ADAPTIVE        22
+#define LG_PY311_OP_CALL_PY_EXACT_ARGS   23
+#define LG_PY311_OP_CALL_PY_WITH_DEFAULTS 24
+#define LG_PY311_OP_CALL_FUNCTION_EX    142
+#define LG_PY311_OP_PRECALL             166
+#define LG_PY311_CACHES_PRECALL           1
+#define LG_PY311_CACHES_CALL              4
+
+/* The PRECALL forms that make the call themselves, then skip the CALL
+ * (ceval.c SKIP_CALL): PRECALL_ADAPTIVE .. PRECALL_PYFUNC. */
+#define LG_PY311_PRECALL_FORMS(X) \
+    X(64) X(65) X(66) X(67) X(72) X(73) X(76) X(77) X(78) X(79) X(80) X(81) \
+    X(113) X(121) X(127) X(141) X(143)
 
 #endif /* LG_PYFRAMES_PY311_H */

@@ -159,7 +159,8 @@ static struct lg_thread *lg_thread_alloc(void)
     return t;
 }
 
-void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stackent *st, uint64_t routine)
+void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stackent *st, uint64_t routine,
+                            uint64_t when)
 {
     struct lg_rec_hdr *h;
     struct lg_rec_thread_start *r = lg_rec_begin(sizeof *r, &h);
@@ -169,12 +170,12 @@ void lg_thread_start_record(struct lg_thread *t, pid_t creator, struct lg_stacke
     r->create_stack = st ? lg_stack_id(st) : 0;
     r->pthread = t->pthread;
     r->start_routine = routine;
-    lg_rec_commit(h, LG_REC_THREAD_START, 0);
+    lg_rec_commit_at(h, LG_REC_THREAD_START, 0, when);
 }
 
 /* Attach the calling thread (guard set by the caller). creator < 0: a
  * thread we did not see being created (or the initial thread). */
-static struct lg_thread *lg_thread_attach(pid_t creator, struct lg_stackent *st, uint64_t routine)
+static struct lg_thread *lg_thread_attach(pid_t creator, struct lg_stackent *st, uint64_t routine, uint64_t when)
 {
     struct lg_thread *t = lg_thread_alloc();
     if (!t)
@@ -185,16 +186,17 @@ static struct lg_thread *lg_thread_attach(pid_t creator, struct lg_stackent *st,
     if (lg_g.pthread_key_ok)
         pthread_setspecific(lg_key, t);
     lg_tt_claim(t);
-    lg_thread_start_record(t, creator < 0 ? 0 : creator, st, routine);
+    lg_thread_start_record(t, creator < 0 ? 0 : creator, st, routine, when);
     return t;
 }
 
-LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stackent *st, uint64_t routine)
+LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stackent *st, uint64_t routine,
+                                                 uint64_t when)
 {
     if (lg_tls_guard || atomic_load(&lg_g.state) != LG_ST_ACTIVE)
         return NULL;
     lg_tls_guard = 1;
-    struct lg_thread *t = lg_tls_self ? lg_tls_self : lg_thread_attach(creator, st, routine);
+    struct lg_thread *t = lg_tls_self ? lg_tls_self : lg_thread_attach(creator, st, routine, when);
     if (!t)
         lg_tls_guard = 0;
     return t;
@@ -291,7 +293,7 @@ void lg_fork_child(void)
         self->py_pending_sem = 0;
         self->pthread = (uint64_t)pthread_self();
         lg_tt_claim(self);
-        lg_thread_start_record(self, lg_fork_tid, NULL, 0);
+        lg_thread_start_record(self, lg_fork_tid, NULL, 0, 0);
     }
     lg_tls_guard = saved_guard;
 }
@@ -349,7 +351,7 @@ struct lg_thread *lg_enter_slow(void)
     }
     struct lg_thread *t = NULL;
     if (st == LG_ST_ACTIVE)
-        t = lg_thread_attach(-1, NULL, 0);
+        t = lg_thread_attach(-1, NULL, 0, 0);
     if (!t)
         lg_tls_guard = 0;
     errno = e;

@@ -200,7 +200,7 @@ struct lg_rec_misuse {
     uint32_t pad;
 };
 
-struct lg_rec_thread_start {  /* written by the new thread itself */
+struct lg_rec_thread_start {  /* written by the new thread itself; time_ns = the creator's pthread_create call */
     int32_t creator_tid;      /* 0 for the initial thread */
     uint32_t create_stack;    /* creator's stack at pthread_create */
     uint64_t pthread;         /* pthread_t value */
@@ -262,7 +262,7 @@ struct lg_rec_wait {          /* wait/waitpid/wait4/waitid returned */
 
 struct lg_rec_proc_exit {
     uint32_t how;             /* enum lg_end_how */
-    int32_t status;           /* exit status or signal number */
+    int32_t status;           /* exit status or signal number; -1 unknown (main returned) */
 };
 
 struct lg_rec_cond_use {      /* first (cond, mutex) pair seen by a wait */
