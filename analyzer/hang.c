@@ -101,7 +101,8 @@ static struct lg_stack *stack_of(const struct lg_model *m, int proc, int pid, ui
     if (lg_trace_open(path, &tf, &why) < 0)
         return NULL;
     const struct lg_rec_stack *sr = NULL;
-    uint32_t npy = 0, py_first_line = 0;
+    uint32_t npy = 0, py_lines[64];
+    int nlines = 0;
     const struct lg_rec_hdr *r;
     while (lg_trace_next(&tf, &r) == 1) {
         if (r->kind == LG_REC_STACK) {
@@ -110,10 +111,20 @@ static struct lg_stack *stack_of(const struct lg_model *m, int proc, int pid, ui
                 sr = s;
         } else if (r->kind == LG_REC_PYSTACK) {
             const struct lg_rec_pystack *ps = lg_rec_payload(r);
-            if (ps->stack_id == stack_id && !npy) {
-                npy = ps->nframes;
-                if (npy && lg_rec_payload_size(r) >= sizeof *ps + 4)
-                    memcpy(&py_first_line, ps->frames, 4);
+            if (ps->stack_id != stack_id || npy)
+                continue;
+            npy = ps->nframes;
+            /* Every frame's line: stacks that differ only in an outer
+             * Python frame (the same `with` helper) must not be confused. */
+            const uint8_t *p = ps->frames, *end = (const uint8_t *)r + r->size;
+            for (uint32_t k = 0; k < npy && nlines < 64 && p + 8 <= end; k++) {
+                uint32_t line;
+                uint16_t fl, nl;
+                memcpy(&line, p, 4);
+                memcpy(&fl, p + 4, 2);
+                memcpy(&nl, p + 6, 2);
+                py_lines[nlines++] = line;
+                p += (8u + fl + nl + 3u) & ~3u;
             }
         }
     }
@@ -134,7 +145,12 @@ static struct lg_stack *stack_of(const struct lg_model *m, int proc, int pid, ui
         } else if (st->n != 0) {
             continue;
         }
-        if (st->npy != npy || (npy && st->py[0].line != (int)py_first_line))
+        if (st->npy != npy)
+            continue;
+        bool same_py = true;
+        for (int k = 0; k < nlines && k < (int)st->npy && same_py; k++)
+            same_py = st->py[k].line == (int)py_lines[k];
+        if (!same_py)
             continue;
         if (!sr && !npy)
             continue;

@@ -126,6 +126,13 @@ cli_py_abba)
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
     has 'error: deadlock: .*abba_threads\.py:13'; has 'error: deadlock: .*abba_threads\.py:20'
     ;;
+cli_py_abba_mp)
+    # Across processes: named semaphores shared through fork.
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 5 -- "$py" "$src/py/abba_mp_hang.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*sem_wait at abba_mp_hang\.py:21'; has 'error: deadlock: .*sem_wait at abba_mp_hang\.py:10'
+    ;;
 cli_py_slow_ok)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun --hang-timeout 1 -- "$py" "$src/py/slow_ok.py"
