@@ -300,15 +300,22 @@ static int find_cycles(struct lg_model *m)
     rc = lg_graph_build(&g, m->nlocks, m->edges, m->nedges);
     if (rc < 0)
         return rc;
-    comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
-    size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
-    if (!comp || !size) {
-        rc = -ENOMEM;
-        goto out;
+    if (m->priv->scc_comp) {
+        /* The loader already split the graph into components. */
+        comp = m->priv->scc_comp;
+        size = m->priv->scc_size;
+        m->priv->scc_comp = m->priv->scc_size = NULL;
+    } else {
+        comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
+        size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
+        if (!comp || !size) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        rc = lg_graph_scc(&g, comp, size, &ncomp);
+        if (rc < 0)
+            goto out;
     }
-    rc = lg_graph_scc(&g, comp, size, &ncomp);
-    if (rc < 0)
-        goto out;
     rc = lg_cycles_find(&g, comp, size, CYCLE_BUDGET, &cyc, &ncyc, &truncated);
     if (rc < 0)
         goto out;

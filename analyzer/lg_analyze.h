@@ -28,13 +28,19 @@ char *lg_arena_strndup(struct lg_arena *a, const char *s, size_t len);
 void lg_arena_free(struct lg_arena *a);
 
 /* Open addressing from a 64-bit key (any value but UINT64_MAX) to an int. */
+struct lg_map_slot {
+    uint64_t key;
+    int val;
+};
 struct lg_map {
-    uint64_t *keys;
-    int *vals;
+    struct lg_map_slot *slots;   /* key and value side by side: one cache miss */
     size_t cap, n;
 };
 bool lg_map_get(const struct lg_map *m, uint64_t key, int *val);
 int lg_map_put(struct lg_map *m, uint64_t key, int val);   /* insert or overwrite; 0 or -ENOMEM */
+/* One probe: *val gets the existing value (returns 0) or newval, which is
+ * inserted (returns 1); -ENOMEM. */
+int lg_map_upsert(struct lg_map *m, uint64_t key, int newval, int *val);
 void lg_map_free(struct lg_map *m);
 uint64_t lg_mix64(uint64_t x);
 
@@ -52,6 +58,9 @@ void lg_strtab_free(struct lg_strtab *t);
 /* Grow *arr (elements of size elem, capacity *cap) to hold need; new
  * elements zeroed. 0 or -ENOMEM. */
 int lg_grow(void **arr, int *cap, int need, size_t elem);
+/* The same without zeroing (big arrays whose elements the caller fills:
+ * untouched capacity then costs no memory), growing by 1.5x when large. */
+int lg_grow_raw(void **arr, int *cap, int need, size_t elem);
 
 /* --- the model's private state (load.c) ------------------------------- */
 
@@ -99,7 +108,10 @@ struct lg_model_priv {
     int nheld, cap_held;
     struct lg_raw_misuse *misuse;
     int nmisuse, cap_misuse;
-    struct lg_witness *wpool;     /* witnesses of all edges (one malloc) */
+    struct lg_witness *wpool;     /* witnesses of edges that keep them all (one malloc) */
+    struct lg_witness *wfirst;    /* first witness of every edge (one malloc) */
+    int *scc_comp, *scc_size;     /* components of the lock-order graph, when the
+                                     loader already needed them (else NULL) */
     int cap_procs, cap_threads, cap_locks, cap_edges, cap_findings, cap_skipped;
     char cwd[4096];
 };

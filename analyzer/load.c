@@ -17,12 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Keep every witness of every edge up to this many in total; above it,
- * only edges inside a strongly connected component (the only ones a cycle
- * can use) keep them all, the rest keep their first. */
-#define KEEP_ALL_WITNESSES 4000000L
+/* Keep every witness of every edge up to this many in total. Above it
+ * (a huge trace) only edges inside a strongly connected component, the
+ * only ones a cycle can use, keep witnesses (all of them); the others keep
+ * none (nw == 0, nw_seen still counts them): memory stays proportional to
+ * what a finding can show. */
+#define KEEP_ALL_WITNESSES 2000000L
 
 /* One trace file being read. Maps are per file: lock and stack ids are
  * only unique within one trace. */
@@ -33,6 +38,11 @@ struct src {
     int proc;
     struct lg_map locks;      /* lock_id -> lock index, -2 ignored (GIL) */
     struct lg_map stacks;     /* stack_id -> index in priv->stacks */
+    /* Writers number locks and stacks from 1 upwards: small ids take a
+     * plain array instead of the hash map (most lookups of a big trace). */
+    int *dense_locks, *dense_stacks;
+    int cap_dense_locks, cap_dense_stacks;
+    size_t dropped;           /* bytes of the mapping already given back */
     struct lg_map pcstacks;   /* pc -> index in priv->stacks (one-frame stacks) */
     bool dep_problem;
 };
@@ -52,14 +62,55 @@ struct loader {
     struct lg_map edges;      /* (from << 32 | to) -> edge index */
     struct lg_map shared;     /* hash(dev, ino, offset) -> lock index */
     struct lg_map pthreads;   /* hash(process, pthread_t) -> latest thread started with it */
-    struct lg_witness *first; /* first witness of each edge */
+    struct lg_witness *first; /* first witness of each edge (becomes priv->wfirst) */
     int cap_first;
     bool *keep_all;           /* per edge: collect every witness in pass 2 */
     int *fill;                /* per edge: witnesses stored in pass 2 */
     long nwitnesses;
     struct reap *reaps;
     int nreaps, cap_reaps;
+    bool huge;                /* more witnesses than KEEP_ALL_WITNESSES */
+    uint64_t last_thread_key; /* one-entry cache in front of the threads map */
+    int last_thread;
 };
+
+#define DENSE_MAX (1 << 24)   /* ids below this use the dense arrays */
+
+/* Dense id table: value+1 stored so that calloc'd zero means "absent". */
+static bool dense_get(int *arr, int cap, uint64_t id, int *val)
+{
+    if (id >= (uint64_t)cap || !arr[id])
+        return false;
+    *val = arr[id] - 1;
+    return true;
+}
+
+static void dense_put(int **arr, int *cap, uint64_t id, int val)
+{
+    if (id >= (uint64_t)*cap && lg_grow((void **)arr, cap, (int)id + 1, sizeof(int)) < 0)
+        return;
+    (*arr)[id] = val + 1;
+}
+
+static bool id_get(int *arr, int cap, struct lg_map *map, uint64_t id, int *val)
+{
+    if (id < DENSE_MAX)
+        return dense_get(arr, cap, id, val);
+    return lg_map_get(map, id, val);
+}
+
+static void id_put(int **arr, int *cap, struct lg_map *map, uint64_t id, int val)
+{
+    if (id < DENSE_MAX)
+        dense_put(arr, cap, id, val);
+    else
+        lg_map_put(map, id, val);
+}
+
+#define LOCK_GET(s, id, v) id_get((s)->dense_locks, (s)->cap_dense_locks, &(s)->locks, id, v)
+#define LOCK_PUT(s, id, v) id_put(&(s)->dense_locks, &(s)->cap_dense_locks, &(s)->locks, id, v)
+#define STACK_GET(s, id, v) id_get((s)->dense_stacks, (s)->cap_dense_stacks, &(s)->stacks, id, v)
+#define STACK_PUT(s, id, v) id_put(&(s)->dense_stacks, &(s)->cap_dense_stacks, &(s)->stacks, id, v)
 
 void lg_model_skip(struct lg_model *m, const char *fmt, ...)
 {
@@ -85,8 +136,13 @@ static int thread_of(struct loader *L, int proc, int tid, uint64_t time)
     uint64_t key = (uint64_t)(uint32_t)proc << 32 | (uint32_t)tid;
     int idx;
 
-    if (lg_map_get(&L->threads, key, &idx))
+    if (key == L->last_thread_key && L->last_thread >= 0)
+        return L->last_thread;
+    if (lg_map_get(&L->threads, key, &idx)) {
+        L->last_thread_key = key;
+        L->last_thread = idx;
         return idx;
+    }
     if (lg_grow((void **)&m->threads, &L->p->cap_threads, m->nthreads + 1, sizeof(*m->threads)) < 0)
         return -1;
     idx = m->nthreads;
@@ -130,14 +186,22 @@ static int new_stack(struct loader *L, int proc, uint32_t nframes)
     return p->nstacks++;
 }
 
-/* The model stack for a stack id of this trace (NULL for 0 or unknown). */
+/* The model stack for a stack id of this trace (NULL for 0). A stack used
+ * before its STACK record (concurrent writers) gets an empty placeholder
+ * that the record fills in when it comes. */
 static struct lg_stack *stack_of(struct loader *L, struct src *s, uint32_t id)
 {
     int idx;
 
-    if (id && lg_map_get(&s->stacks, id, &idx))
+    if (!id)
+        return NULL;
+    if (STACK_GET(s, id, &idx))
         return L->p->stacks[idx];
-    return NULL;
+    idx = new_stack(L, s->proc, 0);
+    if (idx < 0)
+        return NULL;
+    STACK_PUT(s, id, idx);
+    return L->p->stacks[idx];
 }
 
 /* A stack for an acquisition: its full stack when captured, else a
@@ -191,13 +255,13 @@ static int lock_of(struct loader *L, struct src *s, uint64_t lock_id)
 
     if (lock_id == UINT64_MAX)
         return -2;
-    if (lg_map_get(&s->locks, lock_id, &idx))
+    if (LOCK_GET(s, lock_id, &idx))
         return idx;
     idx = new_lock(L, s->proc);
     if (idx < 0)
         return -2;
     L->p->lockx[idx].trace_id = lock_id;
-    lg_map_put(&s->locks, lock_id, idx);
+    LOCK_PUT(s, lock_id, idx);
     return idx;
 }
 
@@ -205,22 +269,21 @@ static int edge_of(struct loader *L, int from, int to)
 {
     struct lg_model *m = L->m;
     uint64_t key = (uint64_t)(uint32_t)from << 32 | (uint32_t)to;
-    int idx, cap = L->p->cap_edges;
+    int idx;
 
-    if (lg_map_get(&L->edges, key, &idx))
-        return idx;
-    if (lg_grow((void **)&m->edges, &L->p->cap_edges, m->nedges + 1, sizeof(*m->edges)) < 0)
+    /* Room first, so that the map never names an edge that is not there. */
+    if (lg_grow_raw((void **)&m->edges, &L->p->cap_edges, m->nedges + 1, sizeof(*m->edges)) < 0)
         return -1;
-    if (cap != L->p->cap_edges &&
-        lg_grow((void **)&L->first, &L->cap_first, L->p->cap_edges, sizeof(*L->first)) < 0)
+    if (lg_grow_raw((void **)&L->first, &L->cap_first, L->p->cap_edges, sizeof(*L->first)) < 0)
         return -1;
+    int rc = lg_map_upsert(&L->edges, key, m->nedges, &idx);
+    if (rc <= 0)
+        return rc < 0 ? -1 : idx;
     idx = m->nedges++;
     memset(&m->edges[idx], 0, sizeof(m->edges[idx]));
     m->edges[idx].idx = idx;
     m->edges[idx].from = from;
     m->edges[idx].to = to;
-    if (lg_map_put(&L->edges, key, idx) < 0)
-        return -1;
     return idx;
 }
 
@@ -260,7 +323,7 @@ static void rec_stack(struct loader *L, struct src *s, const struct lg_rec_hdr *
         return;
     if (n > room)
         n = (uint32_t)room;
-    if (lg_map_get(&s->stacks, sr->stack_id, &idx)) {
+    if (STACK_GET(s, sr->stack_id, &idx)) {
         /* A PYSTACK came first: give it its native frames now. */
         struct lg_stack *st = L->p->stacks[idx];
         if (st->n)
@@ -273,7 +336,7 @@ static void rec_stack(struct loader *L, struct src *s, const struct lg_rec_hdr *
         idx = new_stack(L, s->proc, n);
         if (idx < 0)
             return;
-        lg_map_put(&s->stacks, sr->stack_id, idx);
+        STACK_PUT(s, sr->stack_id, idx);
     }
     struct lg_stack *st = L->p->stacks[idx];
     for (uint32_t i = 0; i < n; i++)
@@ -290,11 +353,11 @@ static void rec_pystack(struct loader *L, struct src *s, const struct lg_rec_hdr
 
     if (!pr->stack_id)
         return;
-    if (!lg_map_get(&s->stacks, pr->stack_id, &idx)) {
+    if (!STACK_GET(s, pr->stack_id, &idx)) {
         idx = new_stack(L, s->proc, 0);
         if (idx < 0)
             return;
-        lg_map_put(&s->stacks, pr->stack_id, idx);
+        STACK_PUT(s, pr->stack_id, idx);
     }
     st = L->p->stacks[idx];
     if (st->npy || !pr->nframes)
@@ -330,14 +393,14 @@ static void rec_lock_new(struct loader *L, struct src *s, const struct lg_rec_hd
 
     if (lr->lock_id == UINT64_MAX)
         return;
-    if (lg_map_get(&s->locks, lr->lock_id, &idx)) {
+    if (LOCK_GET(s, lr->lock_id, &idx)) {
         /* Announced after a first use made an anonymous node: fill it in. */
         if (idx >= 0 && m->locks[idx].kind == 0 && !(lr->flags & LG_LOCKF_SHARED_ID))
             goto fill;
         return;
     }
     if (lr->flags & LG_LOCKF_GIL) {
-        lg_map_put(&s->locks, lr->lock_id, -2);
+        LOCK_PUT(s, lr->lock_id, -2);
         return;
     }
     if (lr->flags & LG_LOCKF_SHARED_ID) {
@@ -356,7 +419,7 @@ static void rec_lock_new(struct loader *L, struct src *s, const struct lg_rec_hd
         if (idx >= 0) {
             if (m->locks[idx].process != s->proc)
                 m->locks[idx].process = -1;
-            lg_map_put(&s->locks, lr->lock_id, idx);
+            LOCK_PUT(s, lr->lock_id, idx);
             return;
         }
         idx = new_lock(L, s->proc);
@@ -368,7 +431,7 @@ static void rec_lock_new(struct loader *L, struct src *s, const struct lg_rec_hd
         if (idx < 0)
             return;
     }
-    lg_map_put(&s->locks, lr->lock_id, idx);
+    LOCK_PUT(s, lr->lock_id, idx);
 fill:;
     struct lg_lock *lk = &m->locks[idx];
     struct lg_lock_extra *x = &L->p->lockx[idx];
@@ -392,6 +455,7 @@ static void fill_witness(struct loader *L, struct src *s, struct lg_witness *w, 
                          const struct lg_rec_dep *d, const struct lg_held *held, uint32_t nheld,
                          uint32_t i, const int *held_locks, int acq, uint64_t time)
 {
+    memset(w, 0, sizeof(*w));
     w->thread = thread;
     w->mode = d->mode;
     w->flags = d->flags;
@@ -456,15 +520,21 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
                 dup = true;
         if (dup)
             continue;
+        /* Pass 2 of a huge trace: only edges inside a component matter;
+         * the component test is cheaper than the edge lookup. */
+        const int *comp = L->p->scc_comp;
+        if (pass == 2 && comp && (comp[from] != comp[acq] || L->p->scc_size[comp[from]] < 2))
+            continue;
         int e = edge_of(L, from, acq);
         if (e < 0)
             continue;
         struct lg_edge *ed = &L->m->edges[e];
         if (pass == 1) {
-            if (ed->nw_seen++ == 0)
+            if (ed->nw_seen++ == 0 && !L->huge)
                 fill_witness(L, s, &L->first[e], thread, d, d->held, nheld, i, held_locks, acq,
                              r->time_ns);
-            L->nwitnesses++;
+            if (++L->nwitnesses > KEEP_ALL_WITNESSES)
+                L->huge = true;
         } else if (L->keep_all[e]) {
             fill_witness(L, s, &ed->w[L->fill[e]++], thread, d, d->held, nheld, i, held_locks,
                          acq, r->time_ns);
@@ -531,20 +601,22 @@ static void read_records(struct loader *L, struct src *s, int pass)
     const struct lg_rec_hdr *r;
     const char *why;
 
-    if (pass > 0) {
+    if (pass > 1) {
         lg_trace_close(&s->tf);
         if (lg_trace_open(s->path, &s->tf, &why) < 0)
             return;
     }
+    /* One sequential sweep: tell the kernel, and give pages back behind
+     * us so a big trace does not stay resident (it is read again from the
+     * file if a later pass needs it). */
+    if (s->tf.base)
+        madvise((void *)s->tf.base, s->tf.map_size, MADV_SEQUENTIAL);
+    s->dropped = 0;
     while (lg_trace_next(&s->tf, &r)) {
-        if (pass == 0) {
-            switch (r->kind) {
-            case LG_REC_MODULE: rec_module(L, s, r); break;
-            case LG_REC_STACK: rec_stack(L, s, r); break;
-            case LG_REC_PYSTACK: rec_pystack(L, s, r); break;
-            default: break;
-            }
-            continue;
+        if (s->tf.pos - s->dropped >= (64u << 20)) {
+            size_t upto = s->tf.pos & ~((size_t)(1u << 20) - 1);
+            madvise((void *)(s->tf.base + s->dropped), upto - s->dropped, MADV_DONTNEED);
+            s->dropped = upto;
         }
         if (pass == 2) {
             if (r->kind == LG_REC_DEP)
@@ -552,6 +624,15 @@ static void read_records(struct loader *L, struct src *s, int pass)
             continue;
         }
         switch (r->kind) {
+        case LG_REC_MODULE:
+            rec_module(L, s, r);
+            break;
+        case LG_REC_STACK:
+            rec_stack(L, s, r);
+            break;
+        case LG_REC_PYSTACK:
+            rec_pystack(L, s, r);
+            break;
         case LG_REC_LOCK_NEW:
             rec_lock_new(L, s, r);
             break;
@@ -795,7 +876,7 @@ static int collect_witnesses(struct loader *L)
     L->fill = calloc((size_t)m->nedges + 1, sizeof(int));
     if (!L->keep_all || !L->fill)
         return -ENOMEM;
-    if (L->nwitnesses > KEEP_ALL_WITNESSES) {
+    if (L->huge) {
         struct lg_graph g;
         int *comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         int *size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
@@ -808,34 +889,53 @@ static int collect_witnesses(struct loader *L)
         lg_graph_scc(&g, comp, size, &ncomp);
         for (int e = 0; e < m->nedges; e++) {
             int c = comp[m->edges[e].from];
-            L->keep_all[e] = m->edges[e].nw_seen > 1 && c == comp[m->edges[e].to] && size[c] > 1;
+            L->keep_all[e] = c == comp[m->edges[e].to] && size[c] > 1;
         }
         lg_graph_free(&g);
-        free(comp);
-        free(size);
+        /* The cycle search needs the same components: keep them. */
+        L->p->scc_comp = comp;
+        L->p->scc_size = size;
     } else {
         for (int e = 0; e < m->nedges; e++)
             L->keep_all[e] = m->edges[e].nw_seen > 1;
     }
     for (int e = 0; e < m->nedges; e++)
-        total += L->keep_all[e] ? m->edges[e].nw_seen : 1;
-    L->p->wpool = calloc((size_t)total + 1, sizeof(struct lg_witness));
-    if (!L->p->wpool)
-        return -ENOMEM;
+        total += L->keep_all[e] ? m->edges[e].nw_seen : 0;
+    /* Edges with one witness (or on no cycle of a huge trace) keep their
+     * first witness where it is; the others get a slice of one pool. */
+    if (L->huge) {
+        free(L->first);   /* partial: filled only until the trace proved huge */
+    } else {
+        L->p->wfirst = L->first;
+        if (m->nedges)    /* give back the growth slack */
+        {
+            struct lg_witness *t = realloc(L->first, (size_t)m->nedges * sizeof(*L->first));
+            L->p->wfirst = t ? t : L->first;
+        }
+    }
+    L->first = NULL;
+    L->cap_first = 0;
+    if (total) {
+        L->p->wpool = calloc((size_t)total, sizeof(struct lg_witness));
+        if (!L->p->wpool)
+            return -ENOMEM;
+    }
     long off = 0;
     for (int e = 0; e < m->nedges; e++) {
         struct lg_edge *ed = &m->edges[e];
-        ed->w = L->p->wpool + off;
         if (L->keep_all[e]) {
+            ed->w = L->p->wpool + off;
             ed->nw = 0;   /* counted by fill[] during pass 2 */
             off += ed->nw_seen;
-        } else {
-            ed->w[0] = L->first[e];
+        } else if (L->p->wfirst) {
+            ed->w = &L->p->wfirst[e];
             ed->nw = 1;
-            off += 1;
+        } else {
+            ed->w = NULL;
+            ed->nw = 0;
         }
     }
-    for (int i = 0; i < L->nsrcs; i++)
+    for (int i = 0; i < L->nsrcs && total; i++)
         if (L->srcs[i].proc >= 0)
             read_records(L, &L->srcs[i], 2);
     for (int e = 0; e < m->nedges; e++)
@@ -845,6 +945,28 @@ static int collect_witnesses(struct loader *L)
 }
 
 /* --- entry point ------------------------------------------------------------ */
+
+/* LOCKGRAPH_TIMING=1: one line per phase of the analysis on stderr. */
+static void phase(const char *what)
+{
+    static int on = -1;
+    static struct timespec last;
+    struct timespec now;
+
+    if (on < 0)
+        on = getenv("LOCKGRAPH_TIMING") != NULL;
+    if (!on)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (what) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "lockgraph: timing: %-12s %.3f s (peak RSS so far %ld MiB)\n", what,
+                (double)(now.tv_sec - last.tv_sec) + (double)(now.tv_nsec - last.tv_nsec) / 1e9,
+                ru.ru_maxrss / 1024);
+    }
+    last = now;
+}
 
 static int trace_name(const char *n)
 {
@@ -864,6 +986,8 @@ static void loader_free(struct loader *L)
         lg_trace_close(&s->tf);
         lg_map_free(&s->locks);
         lg_map_free(&s->stacks);
+        free(s->dense_locks);
+        free(s->dense_stacks);
         lg_map_free(&s->pcstacks);
         free(s->path);
     }
@@ -890,6 +1014,8 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
 
     *out = NULL;
     *err = NULL;
+    L.last_thread = -1;
+    phase(NULL);
     d = opendir(dir);
     if (!d) {
         rc = -errno;
@@ -961,14 +1087,14 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
 
     for (int i = 0; i < L.nsrcs; i++) {
         struct src *s = &L.srcs[i];
-        read_records(&L, s, 0);
+        read_records(&L, s, 1);
         struct lg_image *im = &L.p->images[s->proc];
         qsort(im->mods, (size_t)im->nmods, sizeof(*im->mods), mod_cmp);
-        read_records(&L, s, 1);
         if (s->hdr.flags & LG_TRACE_F_TRUNCATED)
             lg_model_skip(m, "%s: the writer ran out of room; later records were dropped",
                           s->path);
     }
+    phase("read");
     link_processes(&L);
     name_threads(&L);
     rc = collect_witnesses(&L);
@@ -976,13 +1102,16 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
         goto nomem;
     loader_free(&L);
     memset(&L, 0, sizeof(L));
+    phase("witnesses");
 
     rc = lg_symbolize_model(m);
     if (rc < 0)
         goto nomem;
+    phase("symbolize");
     rc = lg_findings_build(m);
     if (rc < 0)
         goto nomem;
+    phase("findings");
     rc = lg_analyze_hang(m);
     if (rc < 0)
         lg_model_skip(m, "hang analysis failed (%s)", strerror(-rc));
@@ -990,6 +1119,7 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     if (rc < 0)
         lg_model_skip(m, "race analysis failed (%s)", strerror(-rc));
     lg_findings_sort(m);
+    phase("hang+races");
     for (int i = 0; i < nnames; i++)
         free(names[i]);
     free(names);

@@ -53,6 +53,9 @@ void lg_model_free(struct lg_model *m)
         free(p->held);
         free(p->misuse);
         free(p->wpool);
+        free(p->wfirst);
+        free(p->scc_comp);
+        free(p->scc_size);
         lg_strtab_free(&p->strs);
         lg_arena_free(&p->arena);
         free(p);

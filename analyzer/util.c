@@ -93,28 +93,22 @@ uint64_t lg_mix64(uint64_t x)
 static int map_grow(struct lg_map *m)
 {
     size_t ncap = m->cap ? m->cap * 2 : 64;
-    uint64_t *keys = malloc(ncap * sizeof(*keys));
-    int *vals = malloc(ncap * sizeof(*vals));
+    struct lg_map_slot *slots = malloc(ncap * sizeof(*slots));
 
-    if (!keys || !vals) {
-        free(keys);
-        free(vals);
+    if (!slots)
         return -ENOMEM;
-    }
-    memset(keys, 0xff, ncap * sizeof(*keys));
+    for (size_t i = 0; i < ncap; i++)
+        slots[i].key = MAP_EMPTY;
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] == MAP_EMPTY)
+        if (m->slots[i].key == MAP_EMPTY)
             continue;
-        size_t j = lg_mix64(m->keys[i]) & (ncap - 1);
-        while (keys[j] != MAP_EMPTY)
+        size_t j = lg_mix64(m->slots[i].key) & (ncap - 1);
+        while (slots[j].key != MAP_EMPTY)
             j = (j + 1) & (ncap - 1);
-        keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        slots[j] = m->slots[i];
     }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
+    free(m->slots);
+    m->slots = slots;
     m->cap = ncap;
     return 0;
 }
@@ -124,9 +118,9 @@ bool lg_map_get(const struct lg_map *m, uint64_t key, int *val)
     if (!m->cap || key == MAP_EMPTY)
         return false;
     size_t j = lg_mix64(key) & (m->cap - 1);
-    while (m->keys[j] != MAP_EMPTY) {
-        if (m->keys[j] == key) {
-            *val = m->vals[j];
+    while (m->slots[j].key != MAP_EMPTY) {
+        if (m->slots[j].key == key) {
+            *val = m->slots[j].val;
             return true;
         }
         j = (j + 1) & (m->cap - 1);
@@ -144,23 +138,46 @@ int lg_map_put(struct lg_map *m, uint64_t key, int val)
             return rc;
     }
     size_t j = lg_mix64(key) & (m->cap - 1);
-    while (m->keys[j] != MAP_EMPTY) {
-        if (m->keys[j] == key) {
-            m->vals[j] = val;
+    while (m->slots[j].key != MAP_EMPTY) {
+        if (m->slots[j].key == key) {
+            m->slots[j].val = val;
             return 0;
         }
         j = (j + 1) & (m->cap - 1);
     }
-    m->keys[j] = key;
-    m->vals[j] = val;
+    m->slots[j].key = key;
+    m->slots[j].val = val;
     m->n++;
     return 0;
 }
 
+int lg_map_upsert(struct lg_map *m, uint64_t key, int newval, int *val)
+{
+    if (key == MAP_EMPTY)
+        return -EINVAL;
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        int rc = map_grow(m);
+        if (rc < 0)
+            return rc;
+    }
+    size_t j = lg_mix64(key) & (m->cap - 1);
+    while (m->slots[j].key != MAP_EMPTY) {
+        if (m->slots[j].key == key) {
+            *val = m->slots[j].val;
+            return 0;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->slots[j].key = key;
+    m->slots[j].val = newval;
+    m->n++;
+    *val = newval;
+    return 1;
+}
+
 void lg_map_free(struct lg_map *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof(*m));
 }
 
@@ -217,6 +234,23 @@ void lg_strtab_free(struct lg_strtab *t)
 }
 
 /* --- growable arrays -------------------------------------------------- */
+
+int lg_grow_raw(void **arr, int *cap, int need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    long ncap = *cap ? *cap : 16;
+    while (ncap < need)
+        ncap = ncap < (1 << 20) ? ncap * 2 : ncap + ncap / 2;
+    if (ncap > INT32_MAX)
+        return -ENOMEM;
+    void *n = realloc(*arr, (size_t)ncap * elem);
+    if (!n)
+        return -ENOMEM;
+    *arr = n;
+    *cap = (int)ncap;
+    return 0;
+}
 
 int lg_grow(void **arr, int *cap, int need, size_t elem)
 {
