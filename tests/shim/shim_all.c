@@ -4,7 +4,7 @@
  * Helgrind tc20_verifywrap idea), plus small scenarios the shim tests
  * check in the trace: errno preservation, a condvar wait that hangs with
  * the wrong symbol version, fork, misuse, locks left held.
- *   shim_all all|errno|condwait|fork|abba|misuse|heldexit|exec
+ *   shim_all all|errno|condwait|fork|abba|misuse|heldexit|ttable
  * Exit 0 when the program itself saw what it expected.
  */
 #include <errno.h>
@@ -16,9 +16,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "lg_threadtable.h"
 
 #define CHECK(c)                                                               \
     do {                                                                       \
@@ -434,6 +437,155 @@ static void *leaves_held(void *arg)
     return arg;
 }
 
+/* ---- thread table: the shim publishes blocked threads (slow path only) - */
+
+static const struct lg_tt_header *tt;
+static pthread_mutex_t tM = PTHREAD_MUTEX_INITIALIZER, tN = PTHREAD_MUTEX_INITIALIZER;
+static sem_t tS, tT;
+static _Atomic int tid_blocker, tid_semwaiter, tid_timed, tid_joiner, tid_joined, tid_waiter;
+static pid_t tchild;
+static pthread_t th_joined;
+
+static int my_tid(void) { return (int)syscall(SYS_gettid); }
+
+static const struct lg_tt_slot *slot_of(int tid)
+{
+    const struct lg_tt_slot *s = (const struct lg_tt_slot *)(tt + 1);
+    for (unsigned i = 0; i < tt->nslots; i++)
+        if (__atomic_load_n(&s[i].tid, __ATOMIC_ACQUIRE) == tid)
+            return &s[i];
+    return NULL;
+}
+
+/* Wait (5 s at most) until tid's slot shows op; copy it out under the seqlock. */
+static int wait_op(_Atomic int *tidp, unsigned op, struct lg_tt_slot *out)
+{
+    for (int i = 0; i < 5000; i++, usleep(1000)) {
+        int tid = *tidp;
+        const struct lg_tt_slot *s = tid ? slot_of(tid) : NULL;
+        if (!s)
+            continue;
+        uint32_t q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        memcpy(out, (const void *)s, sizeof *out);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if ((q & 1) || q != __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE))
+            continue;
+        if (out->op == op)
+            return 1;
+    }
+    fprintf(stderr, "shim_all: thread %d never published op %u\n", (int)*tidp, op);
+    return 0;
+}
+
+static void *t_blocker(void *a)
+{
+    tid_blocker = my_tid();
+    pthread_mutex_lock(&tN);
+    pthread_mutex_lock(&tM);     /* blocks: main holds tM */
+    pthread_mutex_unlock(&tM);
+    pthread_mutex_unlock(&tN);
+    return a;
+}
+static void *t_semwaiter(void *a)
+{
+    tid_semwaiter = my_tid();
+    sem_wait(&tS);
+    return a;
+}
+static void *t_timed(void *a)
+{
+    tid_timed = my_tid();
+    struct timespec ts = in_ms(CLOCK_REALTIME, 3000);
+    sem_timedwait(&tT, &ts);
+    return a;
+}
+static void *t_joined(void *a)
+{
+    tid_joined = my_tid();
+    sem_wait(&tT);
+    return a;
+}
+static void *t_joiner(void *a)
+{
+    tid_joiner = my_tid();
+    pthread_join(th_joined, NULL);
+    return a;
+}
+static void *t_waiter(void *a)
+{
+    tid_waiter = my_tid();
+    int st;
+    waitpid(tchild, &st, 0);
+    return a;
+}
+
+static int ttable(void)
+{
+    char path[4096];
+    const char *dir = getenv("LOCKGRAPH_DIR");
+    CHECK(dir);
+    snprintf(path, sizeof path, "%s/%s", dir, LG_TT_FILE);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    void *m = mmap(NULL, LG_TT_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    tt = m;
+    const struct lg_tt_slot *me = slot_of(my_tid());
+    CHECK(me && me->pid == getpid() && me->op == LG_BLOCK_NONE);
+
+    struct lg_tt_slot s;
+    pthread_t a, b, c, d, e;
+    /* a mutex wait: object, owner, held snapshot */
+    pthread_mutex_lock(&tM);
+    CHECK(pthread_create(&a, NULL, t_blocker, NULL) == 0);
+    CHECK(wait_op(&tid_blocker, LG_BLOCK_MUTEX, &s));
+    CHECK(s.obj.kind == 1 && s.obj.id != 0 && s.obj.addr == (uint64_t)(uintptr_t)&tM);
+    CHECK(s.owner_tid == my_tid());
+    CHECK(s.nheld == 1 && s.held[0].id != 0 && s.held[0].addr == (uint64_t)(uintptr_t)&tN);
+    CHECK(!(s.flags & LG_TT_TIMED) && s.since_ns != 0 && s.pid == getpid());
+    uint64_t progress = s.progress;
+    pthread_mutex_unlock(&tM);
+    CHECK(pthread_join(a, NULL) == 0);
+    /* its slot was given back at thread end */
+    CHECK(slot_of(tid_blocker) == NULL);
+    (void)progress;
+
+    /* a semaphore wait, then a timed one */
+    sem_init(&tS, 0, 0);
+    sem_init(&tT, 0, 0);
+    CHECK(pthread_create(&b, NULL, t_semwaiter, NULL) == 0);
+    CHECK(wait_op(&tid_semwaiter, LG_BLOCK_SEM, &s));
+    CHECK(s.obj.kind == 4 && s.obj.addr == (uint64_t)(uintptr_t)&tS && !(s.flags & LG_TT_TIMED));
+    sem_post(&tS);
+    CHECK(pthread_join(b, NULL) == 0);
+    CHECK(pthread_create(&c, NULL, t_timed, NULL) == 0);
+    CHECK(wait_op(&tid_timed, LG_BLOCK_SEM, &s));
+    CHECK(s.flags & LG_TT_TIMED);
+    sem_post(&tT);
+    CHECK(pthread_join(c, NULL) == 0);
+
+    /* a join: target tid */
+    CHECK(pthread_create(&th_joined, NULL, t_joined, NULL) == 0);
+    CHECK(pthread_create(&d, NULL, t_joiner, NULL) == 0);
+    CHECK(wait_op(&tid_joiner, LG_BLOCK_JOIN, &s));
+    CHECK(s.target_tid == tid_joined && s.target_tid != 0);
+    sem_post(&tT);
+    CHECK(pthread_join(d, NULL) == 0);
+
+    /* a waitpid: target pid */
+    tchild = fork();
+    CHECK(tchild >= 0);
+    if (tchild == 0) {
+        usleep(300000);
+        _exit(0);
+    }
+    CHECK(pthread_create(&e, NULL, t_waiter, NULL) == 0);
+    CHECK(wait_op(&tid_waiter, LG_BLOCK_WAITPID, &s));
+    CHECK(s.target_pid == tchild);
+    CHECK(pthread_join(e, NULL) == 0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "all";
@@ -477,6 +629,8 @@ int main(int argc, char **argv)
         pthread_mutex_lock(&gA);  /* held at process exit */
         return 0;
     }
+    if (!strcmp(what, "ttable"))
+        return ttable();
     fprintf(stderr, "shim_all: unknown scenario %s\n", what);
     return 2;
 }

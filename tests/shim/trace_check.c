@@ -17,13 +17,16 @@
  *     --lock-flag F         a LOCK_NEW with flags bit F set
  *     --cycle               DEP records give A->B and B->A for two locks
  *     --thread-exit-held    a THREAD_EXIT with nheld > 0
+ *   trace_check --make-ttable DIR   create DIR/threads.lgt as `lockgraph run` does
  * Exit 0 when every check holds, 1 (with one line per failed check) else.
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lg_threadtable.h"
 #include "lg_trace_read.h"
 
 static const char *kind_name(int k)
@@ -269,8 +272,28 @@ static void name_min(const char *arg, char *name, size_t n, long *min)
     }
 }
 
+static int make_ttable(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, LG_TT_FILE);
+    FILE *f = fopen(path, "w+");
+    if (!f)
+        return 1;
+    struct lg_tt_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, LG_TT_MAGIC, 8);
+    h.version = LG_TT_VERSION;
+    h.nslots = LG_TT_SLOTS;
+    h.slot_size = sizeof(struct lg_tt_slot);
+    fwrite(&h, sizeof h, 1, f);
+    fclose(f);
+    return truncate(path, (off_t)LG_TT_SIZE) != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--make-ttable"))
+        return make_ttable(argv[2]);
     if (argc < 2) {
         fprintf(stderr, "usage: trace_check DIR [--dump] [checks]\n");
         return 2;
