@@ -105,11 +105,26 @@ void lg_sb_gvlabel(struct lg_sb *b, const char *s)
     }
 }
 
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static int utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+          : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 2 && s[0] < 0xc2)
+        return 0;   /* overlong */
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* JSON must be UTF-8: a path or name with other bytes (a Latin-1 file
+ * name) gets U+FFFD for each of them rather than an unreadable report. */
 void lg_sb_json(struct lg_sb *b, const char *s)
 {
     if (!s)
         return;
-    for (; *s; s++) {
+    while (*s) {
         unsigned char c = (unsigned char)*s;
         switch (c) {
         case '"': lg_sb_puts(b, "\\\""); break;
@@ -118,11 +133,23 @@ void lg_sb_json(struct lg_sb *b, const char *s)
         case '\r': lg_sb_puts(b, "\\r"); break;
         case '\t': lg_sb_puts(b, "\\t"); break;
         default:
-            if (c < 0x20 || c == 0x7f)
+            if (c < 0x20 || c == 0x7f) {
                 lg_sb_printf(b, "\\u%04x", c);
-            else
+            } else if (c >= 0x80) {
+                int n = utf8_len((const unsigned char *)s);
+                if (n == 0) {
+                    lg_sb_puts(b, "\\ufffd");
+                    s++;
+                } else {
+                    lg_sb_putn(b, s, (size_t)n);
+                    s += n;
+                }
+                continue;
+            } else {
                 lg_sb_putn(b, s, 1);
+            }
         }
+        s++;
     }
 }
 

@@ -9,6 +9,10 @@
 #include <string.h>
 #include "viz_internal.h"
 
+/* Each diagram is a dot layout: past this many the page takes minutes
+ * to write and is too long to read anyway. */
+#define MAX_DIAGRAMS 60
+
 static const char css[] =
     ":root{--err:#c62828;--warn:#e65100;--note:#1565c0;--ink:#1f2328;--muted:#57606a;"
     "--line:#d0d7de;--bg:#f6f8fa}"
@@ -214,7 +218,12 @@ static void finding_html(struct lg_sb *b, GVC_t *gvc, const struct lg_model *m, 
     struct lg_viz_opts o = {LG_VIZ_AUTO, fi, 0};
     char id[32];
     snprintf(id, sizeof id, "f%d", fi + 1);
-    diagram_html(b, gvc, m, &o, id);
+    if (fi < MAX_DIAGRAMS)
+        diagram_html(b, gvc, m, &o, id);
+    else
+        lg_sb_printf(b, "<p class=\"fn\">No diagram: the page draws the first %d findings. "
+                        "<code>lockgraph graph DIR --finding %d -o finding.svg</code> draws this one.</p>",
+                     MAX_DIAGRAMS, fi);
     if (f->nstacks > 0) {
         lg_sb_printf(b, "<details><summary>Stacks (%d)</summary>", f->nstacks);
         for (int i = 0; i < f->nstacks; i++)

@@ -404,3 +404,38 @@ Test(viz, misuse_without_steps_draws_the_lock_its_message_names)
     free(svg);
     fx_free(m);
 }
+
+Test(viz, sarif_is_utf8_and_escaped_whatever_the_names_hold)
+{
+    struct lg_model *m = fx_abba();
+    free(m->findings[0].message);
+    m->findings[0].message = strdup("caf\xe9 \"quoted\" back\\slash\ttab \xc3\xa9t\xc3\xa9");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    cr_assert(f);
+    lg_report_sarif(m, f);
+    cr_assert_eq(fclose(f), 0);
+    cr_expect(strstr(buf, "caf\\ufffd \\\"quoted\\\" back\\\\slash\\ttab \xc3\xa9t\xc3\xa9"),
+              "invalid byte replaced, valid UTF-8 kept, specials escaped");
+    cr_expect_null(strchr(buf, '\t'));
+    cr_expect(strstr(buf, "\"version\":\"2.1.0\""));
+    free(buf);
+    fx_free(m);
+}
+
+Test(viz, html_draws_the_first_sixty_findings_and_says_how_to_draw_the_rest)
+{
+    struct lg_model *m = fx_abba();
+    for (int i = 0; i < 61; i++) {
+        int fi = fx_finding(m, LG_FK_SELF_DEADLOCK, LG_SEV_ERROR, "T1 locks mutexA again while holding it");
+        fx_add_loc(m, fi, "/work/samples/c/relock.c", 10 + i, "relock");
+        fx_add_thread(m, fi, 0);
+    }
+    char *html = html_of(m);
+    cr_expect_eq(count(html, "<svg"), 60 + 1, "60 findings and the overview");
+    cr_expect(strstr(html, "--finding 61 -o finding.svg"), "the 62nd finding tells how to draw it");
+    cr_expect_eq(count(html, "class=\"finding "), 62, "every finding has its section");
+    free(html);
+    fx_free(m);
+}
