@@ -365,7 +365,7 @@ static inline uint64_t io_held_fp(const struct lg_thread *t)
     uint32_t n = t->nheld < LG_MAX_HELD ? t->nheld : LG_MAX_HELD;
     uint64_t top = n ? t->held[n - 1].lock_id : 0;
     uint64_t v = atomic_load_explicit(&io_flock_version, memory_order_relaxed);
-    return (((uint64_t)n * 0x9e3779b97f4a7c15ull) ^ (top * 0xbf58476d1ce4e5b9ull) ^ v) | 1;
+    return ((uint64_t)n * 0x9e3779b97f4a7c15ull) ^ (top * 0xbf58476d1ce4e5b9ull) ^ v;
 }
 
 static void io_slots_clear(struct io_fd *e)
