@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "lg_shim.h"
 
 LG_HIDDEN extern int lg_proc_exit_written;
+LG_HIDDEN extern char lg_env_preload[], lg_env_dir[];
 
 LG_EXPORT pid_t fork(void)
 {
@@ -62,11 +64,21 @@ static void lg_exec_record(struct lg_thread *t, const char *path, int err)
     lg_rec_commit(h, LG_REC_EXEC, 0);
 }
 
+/* 1 when this process is not the one whose trace we hold: a vfork child
+ * (posix_spawn, Python's subprocess) shares our memory and TLS, so it
+ * must not write records, end the trace or free slots of its parent. */
+static int lg_foreign_process(void)
+{
+    return (pid_t)syscall(SYS_getpid) != lg_g.pid;
+}
+
 /* Before the image is replaced: EXEC, the locks every thread holds, a
  * clean end of the trace, and the thread-table slot handed back (the new
  * image claims its own). */
 static struct lg_thread *lg_exec_before(const char *path)
 {
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || lg_foreign_process())
+        return NULL;
     struct lg_thread *t = lg_enter();
     if (!t)
         return NULL;
@@ -96,34 +108,60 @@ static void lg_exec_failed(struct lg_thread *t, const char *path)
     errno = e;
 }
 
+/* The new image must load the shim again and find the output folder: a
+ * program that execs with an environment of its own making (env -i,
+ * subprocess with env=...) gets LD_PRELOAD and LOCKGRAPH_DIR added back.
+ * Built on the stack (no malloc: this may run in a vfork child). */
+#define LG_ENV_FIX(envp, out)                                                    \
+    size_t n_ = 0;                                                               \
+    int has_pre_ = 0, has_dir_ = 0;                                              \
+    for (; envp && envp[n_]; n_++) {                                             \
+        if (!strncmp(envp[n_], "LD_PRELOAD=", 11)) has_pre_ = 1;                 \
+        if (!strncmp(envp[n_], LG_ENV_DIR "=", sizeof LG_ENV_DIR)) has_dir_ = 1; \
+    }                                                                            \
+    char *out[n_ + 3];                                                           \
+    char *const *fixed_ = envp;                                                  \
+    if (lg_env_preload[0] && lg_env_dir[0] && (!has_pre_ || !has_dir_)) {        \
+        size_t k_ = 0;                                                           \
+        for (size_t i_ = 0; i_ < n_; i_++) out[k_++] = envp[i_];                 \
+        if (!has_pre_) out[k_++] = lg_env_preload;                               \
+        if (!has_dir_) out[k_++] = lg_env_dir;                                   \
+        out[k_] = NULL;                                                          \
+        fixed_ = out;                                                            \
+    }
+
 LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
+    LG_ENV_FIX(envp, env2);
     struct lg_thread *t = lg_exec_before(path);
-    int r = LG_REAL(execve)(path, argv, envp);
+    int r = LG_REAL(execve)(path, argv, fixed_);
     lg_exec_failed(t, path);
     return r;
 }
 
 LG_EXPORT int execv(const char *path, char *const argv[])
 {
+    LG_ENV_FIX(environ, env2);
     struct lg_thread *t = lg_exec_before(path);
-    int r = LG_REAL(execv)(path, argv);
+    int r = LG_REAL(execve)(path, argv, fixed_);
     lg_exec_failed(t, path);
     return r;
 }
 
 LG_EXPORT int execvp(const char *file, char *const argv[])
 {
+    LG_ENV_FIX(environ, env2);
     struct lg_thread *t = lg_exec_before(file);
-    int r = LG_REAL(execvp)(file, argv);
+    int r = LG_REAL(execvpe)(file, argv, fixed_);
     lg_exec_failed(t, file);
     return r;
 }
 
 LG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
+    LG_ENV_FIX(envp, env2);
     struct lg_thread *t = lg_exec_before(file);
-    int r = LG_REAL(execvpe)(file, argv, envp);
+    int r = LG_REAL(execvpe)(file, argv, fixed_);
     lg_exec_failed(t, file);
     return r;
 }
@@ -172,7 +210,7 @@ LG_EXPORT int execle(const char *path, const char *arg, ...)
 
 LG_EXPORT void exit(int status)
 {
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_foreign_process() ? NULL : lg_enter();
     if (t) {
         if (!lg_proc_exit_written) {
             lg_proc_exit_written = 1;
@@ -188,6 +226,8 @@ LG_EXPORT void exit(int status)
 
 static void lg_exit_now(int status)
 {
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || lg_foreign_process())
+        return;   /* a vfork child leaving: its parent's trace goes on */
     struct lg_thread *t = lg_enter();
     if (!t)
         return;

@@ -306,6 +306,21 @@ static void lg_atfork_child(void) { lg_fork_child(); }
 /* Contract: called by the first hook of the process (any thread, maybe
  * before our constructor), with the guard set. Leaves state ACTIVE when
  * recording, OFF when LOCKGRAPH_DIR is unset or the trace cannot be made. */
+/* "LD_PRELOAD=..." and "LOCKGRAPH_DIR=..." as this image got them, for
+ * exec calls that pass an environment without them. */
+char lg_env_preload[4200], lg_env_dir[4200];
+
+static void lg_env_keep(char *dst, size_t cap, const char *name)
+{
+    const char *v = getenv(name);
+    size_t nl = strlen(name), vl = v ? strlen(v) : 0;
+    if (!v || !*v || nl + vl + 2 > cap)
+        return;
+    memcpy(dst, name, nl);
+    dst[nl] = '=';
+    memcpy(dst + nl + 1, v, vl + 1);
+}
+
 static void lg_init(void)
 {
     int expect = LG_ST_UNINIT;
@@ -318,6 +333,8 @@ static void lg_init(void)
         return;
     }
     lg_g.pid = getpid();
+    lg_env_keep(lg_env_preload, sizeof lg_env_preload, "LD_PRELOAD");
+    lg_env_keep(lg_env_dir, sizeof lg_env_dir, LG_ENV_DIR);
     dl_iterate_phdr(lg_find_self, (void *)(uintptr_t)&lg_init);
     lg_g.pthread_key_ok = pthread_key_create(&lg_key, lg_key_dtor) == 0;
     pthread_atfork(lg_atfork_prepare, NULL, lg_atfork_child);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -437,6 +438,37 @@ static void *leaves_held(void *arg)
     return arg;
 }
 
+/* ---- vfork children share our memory: they must not end our trace ---- */
+
+static int vfork_children(void)
+{
+    char *argv[] = {"true", NULL};
+    char *empty[] = {NULL};
+    int st;
+    pid_t p = vfork();
+    if (p == 0) {
+        execve("/bin/true", argv, empty);   /* no LD_PRELOAD in this environment */
+        _exit(127);
+    }
+    CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    p = vfork();
+    if (p == 0) {
+        execve("/nonexistent/lgshim", argv, empty);   /* fails: the child _exits */
+        _exit(7);
+    }
+    CHECK(p > 0 && waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 7);
+    CHECK(posix_spawn(&p, "/bin/true", NULL, NULL, argv, environ) == 0);
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    CHECK(system("exit 3") != -1);
+    /* still recording: a new dependency after all that */
+    pthread_mutex_t x = PTHREAD_MUTEX_INITIALIZER, y = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&x);
+    pthread_mutex_lock(&y);
+    pthread_mutex_unlock(&y);
+    pthread_mutex_unlock(&x);
+    return 0;
+}
+
 /* ---- thread table: the shim publishes blocked threads (slow path only) - */
 
 static const struct lg_tt_header *tt;
@@ -631,6 +663,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "ttable"))
         return ttable();
+    if (!strcmp(what, "vfork"))
+        return vfork_children();
     fprintf(stderr, "shim_all: unknown scenario %s\n", what);
     return 2;
 }

@@ -17,6 +17,7 @@
  *     --lock-flag F         a LOCK_NEW with flags bit F set
  *     --cycle               DEP records give A->B and B->A for two locks
  *     --thread-exit-held    a THREAD_EXIT with nheld > 0
+ *     --exe SUFFIX[:MIN]    MIN (1) traces whose executable path ends with SUFFIX
  *   trace_check --make-ttable DIR   create DIR/threads.lgt as `lockgraph run` does
  * Exit 0 when every check holds, 1 (with one line per failed check) else.
  */
@@ -363,6 +364,17 @@ int main(int argc, char **argv)
                         break;
                     }
             check(ok, a, NULL);
+        } else if (!strcmp(a, "--exe")) {
+            name_min(v, name, sizeof name, &min);
+            int ok = 0;
+            size_t vl = strlen(name);
+            for (int f = 0; f < nfiles; f++) {
+                size_t el = strlen(files[f].hdr.exe);
+                if (el >= vl && !strcmp(files[f].hdr.exe + el - vl, name))
+                    ok++;
+            }
+            check(ok >= min, "--exe", v);
+            i++;
         } else if (!strcmp(a, "--thread-exit-held")) {
             check(thread_exit_held, a, NULL);
         } else {
