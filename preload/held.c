@@ -113,8 +113,10 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     }
     uint32_t n = t->nheld;
     if (LG_UNLIKELY(n == LG_MAX_HELD)) {
+        static _Atomic int said;
         t->overflowed = 1;
-        lg_say("a thread holds more than 1024 locks; its locks are no longer tracked");
+        if (!atomic_exchange(&said, 1))
+            lg_say("a thread holds more than 1024 locks; that thread's locks are no longer tracked");
         return;
     }
     uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);

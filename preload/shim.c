@@ -370,7 +370,9 @@ struct lg_thread *lg_enter_slow(void)
     if (st == LG_ST_ACTIVE)
         t = lg_thread_attach(-1, NULL, 0, 0);
     if (!t)
-        lg_tls_guard = 0;
+        /* Not recording (no LOCKGRAPH_DIR, or no room): this thread's
+         * later calls go straight through at the cost of one TLS load. */
+        lg_tls_guard = st == LG_ST_OFF ? LG_GUARD_DEAD : 0;
     errno = e;
     return t;
 }
