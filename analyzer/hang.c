@@ -354,7 +354,7 @@ static const char *node_label(struct lg_model *m, const struct hnode *n)
             snprintf(buf, sizeof buf, "pipe %llu", (unsigned long long)n->r.ino);
         break;
     default:
-        snprintf(buf, sizeof buf, "object");
+        snprintf(buf, sizeof buf, "condition or barrier 0x%llx", (unsigned long long)n->r.addr);
         break;
     }
     return lg_arena_strdup(&m->priv->arena, buf);
@@ -431,6 +431,11 @@ static const char *wait_line(struct lg_model *m, const struct hang *H, int i)
         const struct hnode *t = &H->n[e->to];
         switch (e->edge_kind) {
         case LG_WFE_WAITS: {
+            if (t->r.node_kind != LG_WFN_LOCK) {
+                len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for a signal on %s",
+                                node_label(m, t));
+                break;
+            }
             len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for %s", lock_name(m, t));
             for (int h = 0; h < H->ne; h++)
                 if (H->e[h].from == e->to && H->e[h].edge_kind == LG_WFE_HOLDS)

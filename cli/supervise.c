@@ -851,10 +851,17 @@ static void add_lock_owner(struct lg_wg *g, struct snapshot *s, int ln, const st
         unsigned n = h->slot.nheld < LG_TT_MAX_HELD ? h->slot.nheld : LG_TT_MAX_HELD;
         for (unsigned k = 0; k < n; k++) {
             if (lock_node(g, h->pid, &h->slot.held[k]) == ln) {
+                bool sem = h->slot.held[k].kind == LG_LOCK_SEM || h->slot.held[k].kind == LG_LOCK_NAMED_SEM;
+                /* A condition waiter gave its mutex up for the wait. */
+                if (h->slot.op == LG_BLOCK_COND && h->slot.obj.addr == h->slot.held[k].addr)
+                    continue;
+                /* A thread waiting on a semaphore it took last is a
+                 * counting semaphore at work, not a self-deadlock. */
+                if (sem && h == w)
+                    continue;
                 int hn = thread_node(g, s, h);
                 /* A semaphore "held" by its last acquirer is a guess. */
-                int c = h->slot.held[k].kind == LG_LOCK_SEM || h->slot.held[k].kind == LG_LOCK_NAMED_SEM
-                            ? LG_WG_PROBABLE : LG_WG_CERTAIN;
+                int c = sem ? LG_WG_PROBABLE : LG_WG_CERTAIN;
                 lg_wg_edge(g, ln, hn, LG_WFE_HOLDS, c, -1);
                 found = true;
             }
@@ -877,13 +884,21 @@ static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thre
 {
     int tn = thread_node(g, s, t);
     switch (t->op) {
+    case LG_BLOCK_COND:
+    case LG_BLOCK_BARRIER: {
+        /* A condition or barrier wait waits for someone to signal or
+         * arrive, not for a lock's owner: an "other" node, never on a
+         * deadlock cycle (explanation only). */
+        uint64_t key = t->has_slot && t->slot.aux ? t->slot.aux : t->addr;
+        if (key)
+            lg_wg_edge(g, tn, lg_wg_node(g, LG_WFN_OTHER, t->pid, 0, key), LG_WFE_WAITS, LG_WG_EXPLAIN, -1);
+        break;
+    }
     case LG_BLOCK_MUTEX:
     case LG_BLOCK_RWLOCK_RD:
     case LG_BLOCK_RWLOCK_WR:
     case LG_BLOCK_SPIN:
     case LG_BLOCK_SEM:
-    case LG_BLOCK_COND:
-    case LG_BLOCK_BARRIER:
     case LG_BLOCK_FLOCK: {
         if (!t->obj_known && !t->addr)
             break;
@@ -892,9 +907,7 @@ static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thre
             o.addr = t->addr;
         int ln = lock_node(g, t->pid, &o);
         lg_wg_edge(g, tn, ln, LG_WFE_WAITS, LG_WG_CERTAIN, -1);
-        /* A condition wait waits for a signal, not for the mutex's owner. */
-        if (t->op != LG_BLOCK_COND && t->op != LG_BLOCK_BARRIER)
-            add_lock_owner(g, s, ln, t);
+        add_lock_owner(g, s, ln, t);
         break;
     }
     case LG_BLOCK_JOIN: {
@@ -1184,6 +1197,8 @@ static int write_hang_file(const char *outdir, int root, int verdict, struct lg_
             } else {
                 r.addr = n->key;
             }
+        } else if (n->kind == LG_WFN_OTHER) {
+            r.addr = n->key;           /* condition variable or barrier */
         } else if (n->kind == LG_WFN_PIPE) {
             r.ino = n->key;
             /* Fill level, through any holder's fd; and what the blocked

@@ -113,6 +113,13 @@ cli_sem_procs)
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
     has 'error: deadlock: .*sem_procs\.c:32'; has 'error: deadlock: .*sem_procs\.c:25'
     ;;
+cli_cond_lost)
+    lgrun --hang-timeout 2 -- "$bin/hang_cond_lost"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: hang: all 1 thread of the program waited'
+    has 'blocked in pthread_cond_wait at [^ ]*cond_lost\.c:25, waiting for a signal'
+    hasnt 'error: deadlock'
+    ;;
 cli_py_bigput_queue)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun --hang-timeout 3 -- "$py" "$src/py/bigput_queue.py"
