@@ -7,6 +7,7 @@
  *   shim_all all|errno|condwait|fork|abba|misuse|heldexit|ttable
  * Exit 0 when the program itself saw what it expected.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -174,6 +175,52 @@ static void condvars(void)
     CHECK(pthread_join(th, NULL) == 0);
     CHECK(pthread_cond_signal(&c2) == 0);
     CHECK(pthread_cond_destroy(&c2) == 0);
+}
+
+/* The other half of each handshake goes to libc's GLIBC_2.3.2 functions
+ * directly: if the shim forwarded to the old 2.2.5 condvar, the two
+ * halves would disagree about the condvar's layout and the wakeup would
+ * be lost (FACTS §1) — this scenario then hangs until its time limit. */
+static int (*libc_wait)(pthread_cond_t *, pthread_mutex_t *);
+static int (*libc_broadcast)(pthread_cond_t *);
+static pthread_cond_t vc = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t vm = PTHREAD_MUTEX_INITIALIZER;
+static int vflag;
+
+static void *version_waiter(void *direct)
+{
+    pthread_mutex_lock(&vm);
+    while (!vflag) {
+        if (direct)
+            libc_wait(&vc, &vm);
+        else
+            pthread_cond_wait(&vc, &vm);
+    }
+    pthread_mutex_unlock(&vm);
+    return NULL;
+}
+
+static void cond_versions(void)
+{
+    void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    CHECK(libc);
+    libc_wait = (int (*)(pthread_cond_t *, pthread_mutex_t *))dlvsym(libc, "pthread_cond_wait", "GLIBC_2.3.2");
+    libc_broadcast = (int (*)(pthread_cond_t *))dlvsym(libc, "pthread_cond_broadcast", "GLIBC_2.3.2");
+    CHECK(libc_wait && libc_broadcast);
+    for (int direct = 0; direct < 2; direct++) {
+        pthread_t th;
+        vflag = 0;
+        CHECK(pthread_create(&th, NULL, version_waiter, direct ? (void *)1 : NULL) == 0);
+        usleep(50000);                      /* let it block in the wait */
+        pthread_mutex_lock(&vm);
+        vflag = 1;
+        if (direct)
+            pthread_cond_broadcast(&vc);    /* ours, to libc's 2.3.2 waiter */
+        else
+            libc_broadcast(&vc);            /* libc's 2.3.2, to our waiter */
+        pthread_mutex_unlock(&vm);
+        CHECK(pthread_join(th, NULL) == 0);
+    }
 }
 
 /* ---- barrier ---------------------------------------------------------- */
@@ -636,6 +683,7 @@ int main(int argc, char **argv)
     if (!strcmp(what, "errno"))
         return errno_checks();
     if (!strcmp(what, "condwait")) {
+        cond_versions();
         for (int i = 0; i < 20; i++) {
             ready = stage = 0;
             condvars();
