@@ -45,4 +45,14 @@ void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi);
  * no system call: about 25 ns + 20 ns per frame (see tests/python). */
 int lg_py_capture(struct lg_pyframe *out, int max);
 
+/* The variable that the result of the call now being made will be stored
+ * into, for naming a lock where it is created (sem_init, sem_open): from
+ * the innermost frame outside the standard library and site-packages, the
+ * target of the assignment that follows the call ("account_lock",
+ * "self.lock", "lock_a" for lock_a = multiprocessing.Lock()), following
+ * `return` out to the caller. Returns 1 and sets name/len (valid until
+ * this thread's next lg_py_* call: copy it), 0 when there is none. Same
+ * rules as lg_py_capture: any thread, read-only, no allocation. */
+int lg_py_assigned_name(const char **name, uint16_t *len);
+
 #endif /* LG_PYFRAMES_H */

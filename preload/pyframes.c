@@ -368,21 +368,29 @@ static uint32_t line_of(const char *code, int64_t lasti)
     return 0;
 }
 
-/* Walks tstate->cframe->current_frame → previous, innermost first. Reading
- * is safe because only the calling thread changes its own frame stack, and
- * it is here, inside a hook, not changing it. Frames that are still being
- * set up (_PyFrame_IsIncomplete) are skipped; an object whose type is not
- * what the layout says ends the walk with what was found so far.
+/* The calling thread's frames, innermost first: tstate->cframe->
+ * current_frame, then ->previous. Reading is safe because only the calling
+ * thread changes its own frame stack, and it is here, inside a hook, not
+ * changing it. Frames still being set up (_PyFrame_IsIncomplete) are
+ * skipped; an object whose type is not what the layout says ends the walk.
  * Known gap: a daemon thread that enters a GIL-free hook while another
  * thread is finalising the interpreter may read its thread state as it is
  * freed; Py_IsInitialized() is already 0 by then in all but a tiny window. */
-int lg_py_capture(struct lg_pyframe *out, int max)
-{
-    const char *tstate, *cframe, *frame;
-    int n = 0, steps = 0;
-    struct scratch names = { scratch_buf, sizeof scratch_buf };
+struct walk {
+    const char *frame;
+    const char *inner;                  /* the frame visited before, or NULL */
+    int steps;
+    int callee_inlined;                 /* the frame inside this one was pushed
+                                           by CALL itself, not through C */
+    const char *code;                   /* of the frame last returned */
+    int64_t lasti, units;               /* its instruction, its code size */
+};
 
-    if (max <= 0 || !supported() || !py.is_initialized())
+static int walk_start(struct walk *w)
+{
+    const char *tstate, *cframe;
+
+    if (!supported() || !py.is_initialized())
         return 0;
     tstate = py.this_tstate();
     if (!plausible(tstate))
@@ -390,46 +398,252 @@ int lg_py_capture(struct lg_pyframe *out, int max)
     cframe = load_ptr(tstate, LG_PY311_TSTATE_CFRAME);
     if (!plausible(cframe))
         return 0;
-    frame = load_ptr(cframe, LG_PY311_CFRAME_CURRENT_FRAME);
-    while (plausible(frame) && n < max && steps++ < LG_PY_MAX_WALK) {
+    w->frame = load_ptr(cframe, LG_PY311_CFRAME_CURRENT_FRAME);
+    w->inner = NULL;
+    w->steps = 0;
+    return 1;
+}
+
+/* Advances to the next complete frame; 0 at the end or when unsure. */
+static int walk_next(struct walk *w)
+{
+    while (plausible(w->frame) && w->steps++ < LG_PY_MAX_WALK) {
+        const char *frame = w->frame;
         const char *code = load_ptr(frame, LG_PY311_FRAME_F_CODE);
         const char *instr = load_ptr(frame, LG_PY311_FRAME_PREV_INSTR);
         const char *first, *traceable;
-        int64_t units, lasti;
-        struct lg_pyframe *f = &out[n];
+
+        const char *inner = w->inner;
 
         if (!has_type(code, py.code_type))
-            break;
+            return 0;
+        w->inner = frame;
+        w->frame = load_ptr(frame, LG_PY311_FRAME_PREVIOUS);
         first = code + LG_PY311_CODE_CODE_ADAPTIVE;
         traceable = first + LG_PY311_CODEUNIT_SIZE *
                     (int64_t)load_i32(code, LG_PY311_CODE_FIRSTTRACEABLE);
         if (*(frame + LG_PY311_FRAME_OWNER) != LG_PY311_FRAME_OWNED_BY_GENERATOR &&
             instr < traceable)
-            goto next;                  /* incomplete: not started yet */
-        units = load_i64(code, LG_PY311_OB_SIZE);
-        lasti = (instr - first) / LG_PY311_CODEUNIT_SIZE;
-        if (lasti >= units)
-            break;                      /* outside its own code: unsure */
-        f->line = line_of(code, lasti);
+            continue;                   /* incomplete: not started yet */
+        w->units = load_i64(code, LG_PY311_OB_SIZE);
+        w->lasti = (instr - first) / LG_PY311_CODEUNIT_SIZE;
+        if (w->lasti >= w->units)
+            return 0;                   /* outside its own code: unsure */
+        w->code = code;
+        w->callee_inlined = inner && !*(inner + LG_PY311_FRAME_IS_ENTRY);
+        return 1;
+    }
+    return 0;
+}
+
+int lg_py_capture(struct lg_pyframe *out, int max)
+{
+    struct walk w;
+    struct scratch names = { scratch_buf, sizeof scratch_buf };
+    int n = 0;
+
+    if (max <= 0 || !walk_start(&w))
+        return 0;
+    while (n < max && walk_next(&w)) {
+        struct lg_pyframe *f = &out[n++];
+
+        f->line = line_of(w.code, w.lasti);
 #ifdef LG_PYFRAMES_SELFTEST
         {
-            int want = py.addr2line(code, (int)(lasti * LG_PY311_CODEUNIT_SIZE));
+            int want = py.addr2line(w.code, (int)(w.lasti * LG_PY311_CODEUNIT_SIZE));
             __atomic_add_fetch(&selftest_lines, 1, __ATOMIC_RELAXED);
             if ((uint32_t)(want < 0 ? 0 : want) != f->line)
                 __atomic_add_fetch(&selftest_mismatches, 1, __ATOMIC_RELAXED);
         }
 #endif
-        if (!str_view(load_ptr(code, LG_PY311_CODE_FILENAME), &names, &f->file, &f->file_len)) {
+        if (!str_view(load_ptr(w.code, LG_PY311_CODE_FILENAME), &names, &f->file, &f->file_len)) {
             f->file = NULL;
             f->file_len = 0;
         }
-        if (!str_view(load_ptr(code, LG_PY311_CODE_NAME), &names, &f->func, &f->func_len)) {
+        if (!str_view(load_ptr(w.code, LG_PY311_CODE_NAME), &names, &f->func, &f->func_len)) {
             f->func = NULL;
             f->func_len = 0;
         }
-        n++;
-    next:
-        frame = load_ptr(frame, LG_PY311_FRAME_PREVIOUS);
     }
     return n;
+}
+
+/* --- the variable a new lock is stored into -------------------------------- */
+
+enum { USER_CODE, LIBRARY_CODE, IMPORT_CODE };
+
+/* Whose code this is: the import system's (frozen importlib), the standard
+ * library's or an installed package's (other frozen modules, files under
+ * .../lib/python3.X/, site-packages included), or the user's. */
+static int code_owner(const char *code)
+{
+    const char *obj = load_ptr(code, LG_PY311_CODE_FILENAME);
+    const char *text;
+    int64_t n;
+    uint32_t state;
+
+    if (!has_type(obj, py.unicode_type))
+        return USER_CODE;
+    memcpy(&state, obj + LG_PY311_STR_STATE, sizeof state);
+    if (!(state & LG_PY311_STR_STATE_COMPACT) || !(state & LG_PY311_STR_STATE_ASCII))
+        return USER_CODE;               /* a non-ASCII path is the user's */
+    text = obj + LG_PY311_STR_ASCII_DATA;
+    n = load_i64(obj, LG_PY311_STR_LENGTH);
+    if (n >= 17 && memcmp(text, "<frozen importlib", 17) == 0)
+        return IMPORT_CODE;
+    if (n >= 8 && memcmp(text, "<frozen ", 8) == 0)
+        return LIBRARY_CODE;
+    return memmem(text, (size_t)n, "/lib/python3.", 13) ? LIBRARY_CODE : USER_CODE;
+}
+
+/* The instruction at code unit `at` (EXTENDED_ARG prefixes folded in). */
+static int instr_at(const char *code, int64_t units, int64_t *at, int *op, uint32_t *arg)
+{
+    const uint16_t *unit = (const uint16_t *)(code + LG_PY311_CODE_CODE_ADAPTIVE);
+    uint32_t ext = 0;
+
+    for (int prefixes = 0; *at < units && prefixes < 4; prefixes++) {
+        uint16_t u = unit[*at];
+
+        *op = u & 255;
+        *arg = ext << 8 | (uint32_t)(u >> 8);
+        if (*op != LG_PY311_OP_EXTENDED_ARG && *op != LG_PY311_OP_EXTENDED_ARG_QUICK)
+            return 1;
+        ext = *arg;
+        (*at)++;
+    }
+    return 0;
+}
+
+/* Item `i` of a tuple of names, as text. */
+static int name_at(const char *tuple, uint32_t i, struct scratch *s,
+                   const char **text, uint16_t *len)
+{
+    if (!plausible(tuple) || (int64_t)i >= load_i64(tuple, LG_PY311_OB_SIZE))
+        return 0;
+    return str_view(load_ptr(tuple, LG_PY311_TUPLE_ITEMS + 8 * (size_t)i), s, text, len);
+}
+
+static int is_precall_form(int op)
+{
+#define LG_X(n) || op == n
+    return op == LG_PY311_OP_PRECALL LG_PY311_PRECALL_FORMS(LG_X);
+#undef LG_X
+}
+
+static int is_store_attr(int op)
+{
+    return op == LG_PY311_OP_STORE_ATTR || op == LG_PY311_OP_STORE_ATTR_ADAPTIVE ||
+           op == LG_PY311_OP_STORE_ATTR_INSTANCE_VALUE || op == LG_PY311_OP_STORE_ATTR_SLOT ||
+           op == LG_PY311_OP_STORE_ATTR_WITH_HINT;
+}
+
+enum { TARGET_NONE = -1, TARGET_RETURNED = 0, TARGET_FOUND = 1 };
+
+static int is_call(int op)
+{
+    return op == LG_PY311_OP_CALL || op == LG_PY311_OP_CALL_ADAPTIVE ||
+           op == LG_PY311_OP_CALL_PY_EXACT_ARGS || op == LG_PY311_OP_CALL_PY_WITH_DEFAULTS;
+}
+
+/* What the frame does with the result of the call it is making: stores it
+ * in a name (TARGET_FOUND: "lock", "self.lock"), returns it to its caller
+ * (TARGET_RETURNED), or anything else (TARGET_NONE). `inlined`: the callee
+ * is a Python frame that CALL pushed itself, which leaves prev_instr on
+ * CALL's last cache unit (ceval.c: JUMPBY(INLINE_CACHE_ENTRIES_CALL)
+ * before the push); otherwise prev_instr is the calling instruction. */
+static int store_target(const char *code, int64_t lasti, int64_t units, int inlined,
+                        struct scratch *s, const char **text, uint16_t *len)
+{
+    const char *names = load_ptr(code, LG_PY311_CODE_NAMES);
+    const char *locals = load_ptr(code, LG_PY311_CODE_LOCALSPLUSNAMES);
+    int64_t at = lasti;
+    int op;
+    uint32_t arg;
+
+    if (inlined) {
+        at = lasti - LG_PY311_CACHES_CALL;
+        if (at < 0 || !instr_at(code, units, &at, &op, &arg) || !is_call(op) ||
+            at != lasti - LG_PY311_CACHES_CALL)
+            return TARGET_NONE;
+    } else if (!instr_at(code, units, &at, &op, &arg)) {
+        return TARGET_NONE;
+    }
+    if (is_call(op))
+        at += 1 + LG_PY311_CACHES_CALL;
+    else if (is_precall_form(op))       /* made the call itself, skips CALL */
+        at += 1 + LG_PY311_CACHES_PRECALL + 1 + LG_PY311_CACHES_CALL;
+    else if (op == LG_PY311_OP_CALL_FUNCTION_EX)
+        at += 1;
+    else
+        return TARGET_NONE;
+    if (!instr_at(code, units, &at, &op, &arg))
+        return TARGET_NONE;
+    switch (op) {
+    case LG_PY311_OP_RETURN_VALUE:
+        return TARGET_RETURNED;
+    case LG_PY311_OP_STORE_NAME:
+    case LG_PY311_OP_STORE_GLOBAL:
+        return name_at(names, arg, s, text, len) ? TARGET_FOUND : TARGET_NONE;
+    case LG_PY311_OP_STORE_FAST:
+    case LG_PY311_OP_STORE_FAST__LOAD_FAST:
+    case LG_PY311_OP_STORE_FAST__STORE_FAST:
+    case LG_PY311_OP_STORE_DEREF:
+        return name_at(locals, arg, s, text, len) ? TARGET_FOUND : TARGET_NONE;
+    case LG_PY311_OP_LOAD_FAST:
+    case LG_PY311_OP_LOAD_NAME: {        /* obj.attr = <call>: load obj, store attr */
+        const char *obj_text, *attr_text;
+        uint16_t obj_len, attr_len;
+        uint32_t obj_arg = arg;
+        int load = op;
+        char *joined = s->next;
+
+        at++;
+        if (!instr_at(code, units, &at, &op, &arg) || !is_store_attr(op))
+            return TARGET_NONE;
+        if (!name_at(load == LG_PY311_OP_LOAD_FAST ? locals : names, obj_arg, s,
+                     &obj_text, &obj_len) ||
+            !name_at(names, arg, s, &attr_text, &attr_len))
+            return TARGET_NONE;
+        if ((size_t)obj_len + 1 + attr_len > (size_t)(scratch_buf + sizeof scratch_buf - joined))
+            return TARGET_NONE;
+        /* The names may already sit at the start of the scratch area
+         * (encoded there): move through a copy-safe order. */
+        memmove(joined + obj_len + 1, attr_text, attr_len);
+        memmove(joined, obj_text, obj_len);
+        joined[obj_len] = '.';
+        *text = joined;
+        *len = (uint16_t)(obj_len + 1 + attr_len);
+        s->next = joined + *len;
+        s->left = (size_t)(scratch_buf + sizeof scratch_buf - s->next);
+        return TARGET_FOUND;
+    }
+    default:
+        return TARGET_NONE;
+    }
+}
+
+int lg_py_assigned_name(const char **name, uint16_t *len)
+{
+    struct walk w;
+    struct scratch s = { scratch_buf, sizeof scratch_buf };
+
+    if (!walk_start(&w))
+        return 0;
+    while (walk_next(&w)) {
+        int r;
+        int owner = code_owner(w.code);
+
+        if (owner == IMPORT_CODE)
+            return 0;                   /* a lock of the import system, or of a
+                                           module being imported */
+        if (owner == LIBRARY_CODE)
+            continue;
+        r = store_target(w.code, w.lasti, w.units, w.callee_inlined, &s, name, len);
+        if (r == TARGET_FOUND)
+            return 1;
+        if (r == TARGET_NONE)
+            return 0;
+    }
+    return 0;
 }

@@ -25,6 +25,7 @@
 #define LG_PY311_FRAME_F_CODE            32
 #define LG_PY311_FRAME_PREVIOUS          48
 #define LG_PY311_FRAME_PREV_INSTR        56
+#define LG_PY311_FRAME_IS_ENTRY          68    /* bool */
 #define LG_PY311_FRAME_OWNER             69
 #define LG_PY311_FRAME_OWNED_BY_GENERATOR 1
 

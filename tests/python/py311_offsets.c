@@ -6,8 +6,10 @@
  * set found (Debian's libpython3.11-dev, pyenv's); prints each mismatch.
  */
 #define Py_BUILD_CORE 1
+#define NEED_OPCODE_TABLES 1        /* _PyOpcode_Caches, _PyOpcode_Deopt */
 #include <Python.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_opcode.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -46,11 +48,15 @@ int main(void)
     OFF(_PyInterpreterFrame, f_code, LG_PY311_FRAME_F_CODE);
     OFF(_PyInterpreterFrame, previous, LG_PY311_FRAME_PREVIOUS);
     OFF(_PyInterpreterFrame, prev_instr, LG_PY311_FRAME_PREV_INSTR);
+    OFF(_PyInterpreterFrame, is_entry, LG_PY311_FRAME_IS_ENTRY);
     OFF(_PyInterpreterFrame, owner, LG_PY311_FRAME_OWNER);
     expect("sizeof(_PyInterpreterFrame.owner)",
            sizeof(((_PyInterpreterFrame *)0)->owner), 1);
     expect("FRAME_OWNED_BY_GENERATOR", FRAME_OWNED_BY_GENERATOR,
            LG_PY311_FRAME_OWNED_BY_GENERATOR);
+    OFF(PyCodeObject, co_names, LG_PY311_CODE_NAMES);
+    OFF(PyCodeObject, co_localsplusnames, LG_PY311_CODE_LOCALSPLUSNAMES);
+    OFF(PyTupleObject, ob_item, LG_PY311_TUPLE_ITEMS);
     OFF(PyCodeObject, co_firstlineno, LG_PY311_CODE_FIRSTLINENO);
     OFF(PyCodeObject, co_filename, LG_PY311_CODE_FILENAME);
     OFF(PyCodeObject, co_name, LG_PY311_CODE_NAME);
@@ -81,6 +87,37 @@ int main(void)
            LG_PY311_LOC_ONE_LINE1);
     expect("PY_CODE_LOCATION_INFO_ONE_LINE2", PY_CODE_LOCATION_INFO_ONE_LINE2,
            LG_PY311_LOC_ONE_LINE2);
+#define OPC(name) expect("opcode " #name, name, LG_PY311_OP_##name)
+    OPC(RETURN_VALUE); OPC(STORE_NAME); OPC(STORE_GLOBAL); OPC(STORE_FAST);
+    OPC(STORE_FAST__LOAD_FAST); OPC(STORE_FAST__STORE_FAST); OPC(STORE_DEREF);
+    OPC(STORE_ATTR); OPC(STORE_ATTR_ADAPTIVE); OPC(STORE_ATTR_INSTANCE_VALUE);
+    OPC(STORE_ATTR_SLOT); OPC(STORE_ATTR_WITH_HINT); OPC(LOAD_FAST); OPC(LOAD_NAME);
+    OPC(EXTENDED_ARG); OPC(EXTENDED_ARG_QUICK); OPC(CALL); OPC(CALL_ADAPTIVE);
+    OPC(CALL_PY_EXACT_ARGS); OPC(CALL_PY_WITH_DEFAULTS); OPC(CALL_FUNCTION_EX);
+    OPC(PRECALL);
+    expect("_PyOpcode_Caches[PRECALL]", _PyOpcode_Caches[PRECALL], LG_PY311_CACHES_PRECALL);
+    expect("_PyOpcode_Caches[CALL]", _PyOpcode_Caches[CALL], LG_PY311_CACHES_CALL);
+    {
+        /* Every PRECALL form, and nothing else, is in LG_PY311_PRECALL_FORMS. */
+        static const int forms[] = {
+#define LG_X(n) n,
+            LG_PY311_PRECALL_FORMS(LG_X)
+#undef LG_X
+        };
+        int listed = 0;
+        for (int op = 0; op < 256; op++) {
+            int in_list = 0;
+            for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+                in_list |= forms[i] == op;
+            if (op != PRECALL && _PyOpcode_Deopt[op] == PRECALL) {
+                listed++;
+                expect("PRECALL form listed", in_list, 1);
+            } else if (in_list) {
+                expect("listed op is a PRECALL form", 0, 1);
+            }
+        }
+        expect("number of PRECALL forms", listed, sizeof forms / sizeof forms[0]);
+    }
     printf("%s: %d mismatches against the headers of Python %s\n",
            failures ? "FAIL" : "PASS", failures, PY_VERSION);
     return failures != 0;

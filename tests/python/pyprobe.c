@@ -6,6 +6,8 @@
  * captures the caller's Python frames before the real call and appends one
  * line per capture to $LG_PYPROBE_OUT:
  *   cap <pid> <tid> <op> <arg> | file:line func | file:line func ...
+ * and at sem_init and sem_open, the variable the new lock goes into:
+ *   name <pid> <op> <variable> | file:line | file:line ...
  * plus "init", "ctor", "nostate", "bench" and "summary" lines that
  * run_probe.py checks (see there for what each must say).
  */
@@ -40,6 +42,8 @@ static int nostate_done, bench_done;
 static unsigned long captures, frames_total;
 static __thread int in_hook __attribute__((tls_model("initial-exec")));
 
+static int (*real_sem_init)(sem_t *, int, unsigned);
+static sem_t *(*real_sem_open)(const char *, int, ...);
 static int (*real_sem_trywait)(sem_t *);
 static int (*real_sem_wait)(sem_t *);
 static int (*real_sem_timedwait)(sem_t *, const struct timespec *);
@@ -207,6 +211,8 @@ __attribute__((constructor)) static void probe_init(void)
     uintptr_t lo, hi;
     int ok;
 
+    real_sem_init = dlsym(RTLD_NEXT, "sem_init");
+    real_sem_open = dlsym(RTLD_NEXT, "sem_open");
     real_sem_trywait = dlsym(RTLD_NEXT, "sem_trywait");
     real_sem_wait = dlsym(RTLD_NEXT, "sem_wait");
     real_sem_timedwait = dlsym(RTLD_NEXT, "sem_timedwait");
@@ -234,6 +240,62 @@ __attribute__((constructor)) static void probe_init(void)
 __attribute__((destructor)) static void probe_fini(void)
 {
     summary("exit");
+}
+
+/* "name <pid> <op> <variable> | file:line | file:line ..." for a new lock:
+ * the variable lg_py_assigned_name gives, then the frames of the creation. */
+static void record_name(const char *op)
+{
+    struct lg_pyframe frames[16];
+    struct line l = { .len = 0 };
+    char name[256];
+    const char *text;
+    uint16_t len;
+    int n;
+
+    if (!lg_py_assigned_name(&text, &len))
+        return;
+    if (len > sizeof name)
+        len = sizeof name;
+    memcpy(name, text, len);            /* the next capture reuses its buffer */
+    putf(&l, "name %d %s ", (int)getpid(), op);
+    put(&l, name, len);
+    n = lg_py_capture(frames, 16);
+    for (int i = 0; i < n; i++) {
+        put(&l, " | ", 3);
+        if (frames[i].file)
+            put(&l, frames[i].file, frames[i].file_len);
+        putf(&l, ":%u", frames[i].line);
+    }
+    emit(&l);
+}
+
+int sem_init(sem_t *sem, int pshared, unsigned value)
+{
+    if (enter()) {
+        record_name("sem_init");
+        leave();
+    }
+    return real_sem_init(sem, pshared, value);
+}
+
+sem_t *sem_open(const char *name, int oflag, ...)
+{
+    va_list ap;
+    mode_t mode = 0;
+    unsigned value = 0;
+
+    if (oflag & O_CREAT) {
+        va_start(ap, oflag);
+        mode = va_arg(ap, mode_t);
+        value = va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    if (enter()) {
+        record_name("sem_open");
+        leave();
+    }
+    return real_sem_open(name, oflag, mode, value);
 }
 
 int sem_trywait(sem_t *sem)

@@ -324,6 +324,34 @@ def case_bigput(python, probe, tmp):
         raise Failure("missing: " + "; ".join(problems) + "\n  captured:\n    " + got)
 
 
+def case_names(python, probe, tmp):
+    """lg_py_assigned_name: the variable each new lock is stored into."""
+    script = os.path.join(HERE, "probe_names.py")
+    o = run(python, probe, [script], os.path.join(tmp, "out.txt"), 60)
+    check_process_start(o)
+    named = []                          # (variable, [(file, line)])
+    for l in o.lines:
+        if l.startswith("name "):
+            head, *frames = l.split(" | ")
+            where = [tuple(f.rsplit(":", 1)) for f in frames]
+            named.append((head.split(" ", 3)[3], [(f, int(n)) for f, n in where]))
+    problems = []
+    with open(script, encoding="utf-8") as f:
+        marks = [(n, m.group(1)) for n, text in enumerate(f, 1)
+                 for m in [re.search(r"# NAME: (\S+)", text)] if m]
+    for line, want in marks:
+        got = sorted({v for v, frames in named if (script, line) in frames})
+        if want == "-" and got:
+            problems.append("%d: expected no name, got %s" % (line, got))
+        elif want != "-" and got != [want]:
+            problems.append("%d: expected %s, got %s" % (line, want, got or "nothing"))
+    imports = [v for v, frames in named if frames and frames[0][0].startswith("<frozen importlib")]
+    if imports:
+        problems.append("locks of the import system were named: %s" % sorted(set(imports)))
+    if problems:
+        raise Failure("\n  ".join(problems))
+
+
 def case_bench(python, probe, tmp):
     o = run(python, probe, [os.path.join(HERE, "probe_bench.py")],
             os.path.join(tmp, "out.txt"), 120,
