@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -31,6 +32,7 @@ static struct {
 } W = { .fd = -1 };
 
 static char lg_dir[PATH_MAX];
+static uint64_t lg_trace_max = LG_RESERVE;   /* LOCKGRAPH_OPTIONS=trace_max=BYTES lowers it */
 uint32_t lg_trace_exec_seq;
 
 int lg_trace_active(void) { return W.base && !atomic_load_explicit(&W.closed, memory_order_relaxed); }
@@ -72,7 +74,7 @@ static ssize_t read_whole(const char *path, char *buf, size_t max)
 /* Make file [mapped, need) exist and be mapped. Returns 0 or -1 (no room). */
 static int lg_trace_grow(uint64_t need)
 {
-    if (need > LG_RESERVE)
+    if (need > lg_trace_max)
         return -1;
     for (long spins = 0; atomic_load_explicit(&W.mapped, memory_order_acquire) < need; spins++) {
         if (atomic_exchange_explicit(&W.grow_spin, 1, memory_order_acquire)) {
@@ -88,8 +90,8 @@ static int lg_trace_grow(uint64_t need)
             uint64_t len = cur + chunk;
             while (len < need)
                 len += chunk;
-            if (len > LG_RESERVE)
-                len = LG_RESERVE;
+            if (len > lg_trace_max)
+                len = lg_trace_max;
             if (syscall(SYS_ftruncate, W.fd, (long)len) != 0 ||
                 mmap(W.base + cur, len - cur, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, W.fd,
                      (off_t)cur) == MAP_FAILED)
@@ -161,6 +163,12 @@ int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid)
         if (!d || !*d || strlen(d) > sizeof lg_dir - 64)
             return -1;
         strcpy(lg_dir, d);
+        const char *o = getenv(LG_ENV_OPTIONS), *m = o ? strstr(o, "trace_max=") : NULL;
+        if (m) {
+            uint64_t v = strtoull(m + 10, NULL, 0);
+            if (v >= 2 * LG_TRACE_HEADER_SIZE && v < LG_RESERVE)
+                lg_trace_max = v;
+        }
     }
     char path[PATH_MAX];
     size_t dl = strlen(lg_dir);

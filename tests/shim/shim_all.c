@@ -711,6 +711,21 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "ttable"))
         return ttable();
+    if (!strcmp(what, "many")) {       /* thousands of new dependencies: fills a small trace */
+        static pthread_mutex_t ms[600];
+        for (int i = 0; i < 600; i++)
+            pthread_mutex_init(&ms[i], NULL);
+        for (int i = 0; i < 600; i++)
+            for (int j = 0; j < 600; j += 7) {
+                if (i == j)
+                    continue;
+                pthread_mutex_lock(&ms[i]);
+                pthread_mutex_lock(&ms[j]);
+                pthread_mutex_unlock(&ms[j]);
+                pthread_mutex_unlock(&ms[i]);
+            }
+        return 0;
+    }
     if (!strcmp(what, "vfork"))
         return vfork_children();
     fprintf(stderr, "shim_all: unknown scenario %s\n", what);

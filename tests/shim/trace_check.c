@@ -10,6 +10,7 @@
  *     --files N             exactly N trace files
  *     --forked-child        a trace with LG_TRACE_F_FORKED, fork_ns and fork_parent_tid set
  *     --clean-all           every trace ends with LG_TRACE_F_CLEAN_END
+ *     --truncated           a trace has LG_TRACE_F_TRUNCATED (and what it has reads cleanly)
  *     --dep-held N          a DEP record with at least N held locks, each announced by LOCK_NEW
  *     --misuse K[:MIN]      MISUSE records of kind K (number)
  *     --exec-seq            a pid with both trace-<pid>-0 and trace-<pid>-1 (exec)
@@ -332,6 +333,12 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--clean-all")) {
             for (int f = 0; f < nfiles; f++)
                 check(files[f].hdr.flags & LG_TRACE_F_CLEAN_END, "--clean-all", files[f].name);
+        } else if (!strcmp(a, "--truncated")) {
+            int ok = 0;
+            for (int f = 0; f < nfiles; f++)
+                if (files[f].hdr.flags & LG_TRACE_F_TRUNCATED)
+                    ok = 1;
+            check(ok, a, NULL);
         } else if (!strcmp(a, "--dep-held")) {
             check(max_dep_held >= atoi(v) && dep_held_ok, "--dep-held", v);
             i++;
