@@ -198,16 +198,33 @@ void lg_cycle_classify(const struct lg_model *m, const struct lg_cycle *c, long 
             relaxed = r;
     }
     if (relaxed < 0) {
-        int mask = C_ALL;
-        for (int r = 0; r < 5 && relaxed < 0; r++) {
-            mask &= ~cumulative[r];
-            s.mask = mask;
+        /* Several rules at once: drop them in order until it fits, then
+         * name the first dropped rule that was really needed. */
+        int dropped = 0, r;
+        for (r = 0; r < 5; r++) {
+            dropped |= cumulative[r];
+            s.mask = C_ALL & ~dropped;
             s.budget = budget;
             if (search_run(&s))
-                for (int k = 0; k < 5; k++)
-                    if (relax_order[k] == cumulative[r])
-                        relaxed = k;
+                break;
         }
+        for (int k = 0; k <= r && k < 5 && relaxed < 0; k++) {
+            s.mask = (C_ALL & ~dropped) | cumulative[k];
+            s.budget = budget;
+            if (!search_run(&s))
+                for (int j = 0; j < 5; j++)
+                    if (relax_order[j] == cumulative[k])
+                        relaxed = j;
+        }
+        if (relaxed < 0 && r < 5)
+            for (int j = 0; j < 5; j++)
+                if (relax_order[j] == cumulative[r])
+                    relaxed = j;
+        /* Leave s.pick on an assignment that fits without the dropped rules. */
+        s.mask = C_ALL & ~dropped;
+        s.budget = budget;
+        if (r >= 5 || !search_run(&s))
+            relaxed = -1;
     }
     if (relaxed < 0) {
         for (int i = 0; i < c->n; i++)

@@ -288,6 +288,25 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
     return f->message ? 0 : -ENOMEM;
 }
 
+/* Innermost Python frame in the standard library (threading.py...). */
+static bool stdlib_stack(const struct lg_stack *st)
+{
+    return st && st->npy && !lg_loc_python_user(&st->py[0]);
+}
+
+/* A cycle made entirely inside the Python standard library's own code
+ * (Thread.start/join, Condition and Event internals): not the program's
+ * lock order. Kept out unless it is a real deadlock. */
+static bool python_internal(const struct lg_model *m, const struct lg_cycle *c, const int *chosen)
+{
+    for (int i = 0; i < c->n; i++) {
+        const struct lg_witness *w = &m->edges[c->edges[i]].w[chosen[i]];
+        if (!stdlib_stack(w->acquired_at) || !stdlib_stack(w->held_at))
+            return false;
+    }
+    return true;
+}
+
 static int find_cycles(struct lg_model *m)
 {
     struct lg_graph g;
@@ -322,6 +341,7 @@ static int find_cycles(struct lg_model *m)
     if (truncated)
         lg_model_skip(m, "cycle search stopped after %d cycles (work limit reached); "
                       "more cycles may exist", ncyc);
+    int internal = 0;
     if (ncyc > MAX_CYCLES) {
         lg_model_skip(m, "%d lock-order cycles found; reporting the first %d", ncyc, MAX_CYCLES);
         ncyc = MAX_CYCLES;
@@ -334,11 +354,19 @@ static int find_cycles(struct lg_model *m)
             goto out;
         }
         lg_cycle_classify(m, &cyc[i], CLASSIFY_BUDGET, &cls);
+        if (cls.verdict != LG_CYCLE_DEADLOCK && python_internal(m, &cyc[i], chosen)) {
+            internal++;
+            free(chosen);
+            continue;
+        }
         rc = cycle_finding(m, &cyc[i], &cls);
         free(chosen);
         if (rc < 0)
             goto out;
     }
+    if (internal)
+        lg_model_skip(m, "%d lock-order cycle%s among the Python standard library's own locks "
+                      "(not a deadlock) not reported", internal, internal > 1 ? "s" : "");
 out:
     lg_cycles_free(cyc, ncyc > 0 ? ncyc : 0);
     free(comp);

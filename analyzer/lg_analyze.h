@@ -143,6 +143,8 @@ bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base
 /* The location a person should look at in a stack: its user frame, or the
  * innermost frame, or NULL for an empty/absent stack. */
 const struct lg_loc *lg_stack_user_loc(const struct lg_stack *st);
+/* A Python frame of the program's own code (not the standard library's). */
+bool lg_loc_python_user(const struct lg_loc *l);
 
 /* --- lock-order graph and cycles (graph.c) ---------------------------- */
 

@@ -836,33 +836,56 @@ static void link_processes(struct loader *L)
     }
 }
 
-/* Thread names: T1, T2... per process by first appearance; with several
- * processes the pid is added ("T2@4711") so names stay unique. */
+/* Thread names: T1, T2... per process by first appearance. When locks
+ * were used in one process only (the usual case, even if a shell or a
+ * launcher ran first), its threads keep the short names; threads of other
+ * processes, or of several busy ones, get the pid ("T2@4711", and the
+ * exec number when the pid ran several images: "T1@4711.2"). */
 static void name_threads(struct loader *L)
 {
     struct lg_model *m = L->m;
     int *counter = calloc((size_t)m->nprocs + 1, sizeof(int));
-    bool multi = false;
+    bool *busy = calloc((size_t)m->nprocs + 1, sizeof(bool));
+    int nbusy = 0;
 
-    for (int i = 1; i < m->nprocs; i++)
-        if (m->procs[i].pid != m->procs[0].pid || m->procs[i].exec_seq != m->procs[0].exec_seq)
-            multi = true;
+    if (!counter || !busy) {
+        free(counter);
+        free(busy);
+        return;
+    }
+    for (int i = 0; i < m->nlocks; i++) {
+        int p = L->p->lockx[i].first_proc;
+        if (p >= 0 && p < m->nprocs && !busy[p]) {
+            busy[p] = true;
+            nbusy++;
+        }
+    }
+    struct lg_map pids = { 0 };   /* pid -> number of images */
+    for (int i = 0; i < m->nprocs; i++) {
+        int c = 0;
+        lg_map_get(&pids, (uint64_t)(uint32_t)m->procs[i].pid, &c);
+        lg_map_put(&pids, (uint64_t)(uint32_t)m->procs[i].pid, c + 1);
+    }
     for (int i = 0; i < m->nthreads; i++) {
         struct lg_thread *t = &m->threads[i];
+        const struct lg_process *pr = &m->procs[t->process];
         char buf[64];
-        int n = counter ? ++counter[t->process] : i + 1;
-        if (multi) {
-            if (m->procs[t->process].exec_seq)
-                snprintf(buf, sizeof(buf), "T%d@%d.%u", n, m->procs[t->process].pid,
-                         m->procs[t->process].exec_seq);
+        int n = ++counter[t->process];
+        int images = 0;
+        bool several_images = lg_map_get(&pids, (uint64_t)(uint32_t)pr->pid, &images) && images > 1;
+        if (m->nprocs > 1 && (nbusy > 1 || !busy[t->process])) {
+            if (several_images)
+                snprintf(buf, sizeof(buf), "T%d@%d.%u", n, pr->pid, pr->exec_seq);
             else
-                snprintf(buf, sizeof(buf), "T%d@%d", n, m->procs[t->process].pid);
+                snprintf(buf, sizeof(buf), "T%d@%d", n, pr->pid);
         } else {
             snprintf(buf, sizeof(buf), "T%d", n);
         }
         t->name = lg_arena_strdup(&L->p->arena, buf);
     }
+    lg_map_free(&pids);
     free(counter);
+    free(busy);
 }
 
 /* --- witnesses, pass 2 ------------------------------------------------------ */

@@ -228,7 +228,7 @@ static const struct lg_module_map *module_for(const struct lg_image *im, uint64_
 }
 
 /* A Python frame is the user's unless it is the standard library's own. */
-static bool python_user_frame(const struct lg_loc *l)
+bool lg_loc_python_user(const struct lg_loc *l)
 {
     if (!l->file)
         return false;
@@ -287,7 +287,7 @@ static void symbolize_stack(struct lg_model *m, struct lg_symbolizer *sym, struc
                 if (strncmp(l->file, p->cwd, cl) == 0 && l->file[cl] == '/')
                     l->file = (char *)lg_intern_str(&p->strs, l->file + cl + 1);
             }
-            if (st->user < 0 && python_user_frame(l))
+            if (st->user < 0 && lg_loc_python_user(l))
                 st->user = (int)i;
         }
         if (st->user < 0)
@@ -341,10 +341,16 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
         }
         if (!name) {
             const struct lg_loc *l = lg_stack_user_loc(lk->created_at);
+            /* A binary semaphore made from Python code is a threading.Lock
+             * (or one of the locks the standard library builds on it). */
+            const char *kind = lg_lock_kind_name(lk->kind);
+            if (lk->kind == LG_LOCK_SEM && lk->sem_value == 1 && lk->created_at &&
+                lk->created_at->npy)
+                kind = "lock";
             if (l && l->file && l->line) {
                 /* Short: the full path is in the locations. */
                 const char *f = base_name(l->file);
-                snprintf(buf, sizeof(buf), "%s at %s:%d", lg_lock_kind_name(lk->kind), f, l->line);
+                snprintf(buf, sizeof(buf), "%s at %s:%d", kind, f, l->line);
             } else if (l && l->function) {
                 snprintf(buf, sizeof(buf), "%s in %s", lg_lock_kind_name(lk->kind), l->function);
             } else if (lk->addr) {

@@ -306,3 +306,43 @@ Test(cycles_classify, needs_distinct_threads_for_each_edge)
     const struct lg_finding *f = only_cycle();
     cr_assert_neq(f->severity, LG_SEV_ERROR);
 }
+
+Test(cycles_classify, single_thread_under_a_gate_is_a_single_thread_note)
+{
+    /* Both rules apply; "one thread" is the stronger explanation. */
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    tw_dep_ids(w, PID, 3000, B, (uint64_t[]){ G, A }, 2, 0);
+    tw_dep_ids(w, PID, 3001, A, (uint64_t[]){ G, B }, 2, 0);
+    finish(w);
+    const struct lg_finding *f = only_cycle();
+    cr_assert_eq(f->severity, LG_SEV_NOTE);
+    cr_assert(strstr(f->reason, "single thread"), "reason: %s", f->reason);
+}
+
+Test(cycles_classify, python_stdlib_internal_cycle_is_not_reported)
+{
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    tw_pystack(w, 1, "/usr/lib/python3.11/threading.py", 1116, "join");
+    tw_pystack(w, 2, "/usr/lib/python3.11/threading.py", 960, "start");
+    struct lg_held ha = { .lock_id = A, .stack_id = 1 }, hb = { .lock_id = B, .stack_id = 2 };
+    tw_dep(w, PID, 3000, B, LG_MODE_WRITE, 0, 2, &ha, 1);
+    tw_dep(w, PID, 3001, A, LG_MODE_WRITE, 0, 1, &hb, 1);
+    finish(w);
+    cr_assert_eq(model->nfindings, 0);
+    cr_assert_eq(model->nskipped, 1);
+    cr_assert(strstr(model->skipped[0], "standard library"));
+}
+
+Test(cycles_classify, python_user_cycle_is_reported)
+{
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    tw_pystack(w, 1, "/home/u/app.py", 5, "f");
+    tw_pystack(w, 2, "/home/u/app.py", 9, "g");
+    tw_thread_start(w, 101, 2000, PID);
+    tw_thread_start(w, 102, 2001, PID);
+    struct lg_held ha = { .lock_id = A, .stack_id = 1 }, hb = { .lock_id = B, .stack_id = 2 };
+    tw_dep(w, 101, 3000, B, LG_MODE_WRITE, 0, 2, &ha, 1);
+    tw_dep(w, 102, 3001, A, LG_MODE_WRITE, 0, 1, &hb, 1);
+    finish(w);
+    cr_assert_eq(only_cycle()->severity, LG_SEV_ERROR);
+}

@@ -132,9 +132,25 @@ Test(trace_roundtrip, fork_child_wait_and_names)
     cr_assert_eq(model->procs[2].parent, 1, "an exec image follows its predecessor");
     cr_assert_eq(model->nthreads, 4);
     cr_assert_str_eq(model->threads[0].name, "T1@300");
-    cr_assert_str_eq(model->threads[1].name, "T1@301");
-    cr_assert_str_eq(model->threads[3].name, "T2@301");
+    cr_assert_str_eq(model->threads[1].name, "T1@301.0", "pid 301 ran two images");
+    cr_assert_str_eq(model->threads[3].name, "T2@301.0");
     cr_assert_eq(model->threads[3].process, 1);
+}
+
+Test(trace_roundtrip, threads_of_the_only_busy_process_keep_short_names)
+{
+    /* A launcher (no locks) execs into the program that uses locks. */
+    struct tw *sh = tw_open(dir, PID, 1, 0, 1000);
+    free(tw_close(sh, true));
+    struct tw *w = tw_open(dir, PID, 1, 1, 2000);
+    tw_lock(w, 2001, 1, 0, LG_LOCK_MUTEX, 0, NULL);
+    tw_thread_start(w, 301, 2100, PID);
+    free(tw_close(w, true));
+    load();
+    cr_assert_eq(model->nprocs, 2);
+    cr_assert_str_eq(model->threads[0].name, "T1@300.0");
+    cr_assert_str_eq(model->threads[1].name, "T1");
+    cr_assert_str_eq(model->threads[2].name, "T2");
 }
 
 Test(trace_roundtrip, unreleased_lock_at_thread_exit_once)
