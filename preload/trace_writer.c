@@ -29,7 +29,9 @@ static struct {
     _Atomic int closed;              /* finished or full: writes are dropped */
     _Atomic int inflight;            /* writers between begin and commit */
     _Atomic int full_said;
-} W = { .fd = -1 };
+    _Atomic int finished;
+    _Atomic uint64_t fail_off;       /* lowest reservation that found no room */
+} W = { .fd = -1, .fail_off = UINT64_MAX };
 
 static char lg_dir[PATH_MAX];
 static uint64_t lg_trace_max = LG_RESERVE;   /* LOCKGRAPH_OPTIONS=trace_max=BYTES lowers it */
@@ -124,6 +126,9 @@ void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hp)
     uint32_t size = lg_rec_align((uint32_t)sizeof(struct lg_rec_hdr) + n);
     uint64_t off = atomic_fetch_add_explicit(&W.off, size, memory_order_relaxed);
     if (off + size > atomic_load_explicit(&W.mapped, memory_order_acquire) && lg_trace_grow(off + size) != 0) {
+        uint64_t f = atomic_load(&W.fail_off);
+        while (off < f && !atomic_compare_exchange_weak(&W.fail_off, &f, off))
+            ;
         lg_trace_full();
         goto drop;
     }
@@ -201,6 +206,8 @@ int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid)
     atomic_store(&W.mapped, 0);
     atomic_store(&W.off, LG_TRACE_HEADER_SIZE);
     atomic_store(&W.closed, 0);
+    atomic_store(&W.finished, 0);
+    atomic_store(&W.fail_off, UINT64_MAX);
     atomic_store(&W.inflight, 0);
     atomic_store(&W.grow_spin, 0);
     if (lg_trace_grow(LG_TRACE_HEADER_SIZE) != 0) {
@@ -244,14 +251,18 @@ int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid)
  * used. Waits (briefly) for writers already between begin and commit. */
 void lg_trace_finish(void)
 {
-    if (!W.base || atomic_exchange(&W.closed, 1))
+    if (!W.base || atomic_exchange(&W.finished, 1))
         return;
+    atomic_store(&W.closed, 1);
     for (long i = 0; i < 10000000 && atomic_load(&W.inflight); i++)
         __builtin_ia32_pause();
     uint64_t used = atomic_load(&W.off);
     uint64_t mapped = atomic_load(&W.mapped);
+    uint64_t failed = atomic_load(&W.fail_off);
     if (used > mapped)
         used = mapped;
+    if (used > failed)
+        used = failed;   /* a full trace ends where the first record did not fit */
     struct lg_trace_header *h = hdr();
     h->end_offset = used;
     h->end_ns = lg_now_ns();
@@ -270,6 +281,7 @@ void lg_trace_unfinish(void)
     __atomic_fetch_and(&h->flags, ~(uint32_t)LG_TRACE_F_CLEAN_END, __ATOMIC_RELAXED);
     h->end_offset = 0;
     h->end_ns = 0;
+    atomic_store(&W.finished, 0);
     atomic_store(&W.closed, 0);
 }
 
