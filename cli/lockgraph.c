@@ -43,6 +43,7 @@ enum {
 };
 
 #define DEFAULT_OUT "lockgraph.out"
+#define LG_HANG_FILE "hang.lgt"          /* written by the supervisor (cli/supervise.c) */
 #define DEFAULT_HANG_TIMEOUT 10.0
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -178,7 +179,7 @@ static int is_lockgraph_entry(const char *name)
 {
     unsigned a;
     int b, n = 0;
-    if (strcmp(name, LG_TT_FILE) == 0)
+    if (strcmp(name, LG_TT_FILE) == 0 || strcmp(name, LG_HANG_FILE) == 0)
         return 1;
     return sscanf(name, "trace-%d-%u.lgt%n", &b, &a, &n) == 2 && name[n] == '\0';
 }
@@ -204,6 +205,8 @@ static int folder_kind(const char *dir)
     return entries == 0 ? 0 : ours ? 1 : 2;
 }
 
+/* How many per-process traces (trace-*.lgt) dir holds, -1 if it cannot
+ * be read. */
 static int count_traces(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -212,10 +215,18 @@ static int count_traces(const char *dir)
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, LG_TT_FILE) && is_lockgraph_entry(e->d_name))
+        if (strncmp(e->d_name, "trace-", 6) == 0 && is_lockgraph_entry(e->d_name))
             n++;
     closedir(d);
     return n;
+}
+
+/* Did the supervisor leave its record of a hang in dir? */
+static int has_hang_record(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, LG_HANG_FILE);
+    return access(path, F_OK) == 0;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -409,7 +420,7 @@ static int check_trace_folder(const char *dir)
         say("cannot read %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (n == 0) {
+    if (n == 0 && !has_hang_record(dir)) {
         say("%s holds no lockgraph trace (no trace-*.lgt file): nothing to analyze", dir);
         return -1;
     }
@@ -659,17 +670,30 @@ static int cmd_run(int argc, char **argv)
 
     /* A program the shim could not enter leaves no trace: its status is
      * all there is (the reason was said before it started). */
+    int hung_status = res.hung && o.error_exitcode ? o.error_exitcode : status;
     int ntraces = count_traces(outdir);
     if (ntraces <= 0) {
         if (x.kind == LG_EXEC_DYNAMIC && !x.secure && x.elf_class != 32)
             say("no trace was written into %s: the shim did not load into %s "
                 "(did it clear LD_PRELOAD or its environment?)", outdir, cmd[0]);
-        return status;
+        if (!has_hang_record(outdir))
+            return hung_status;
     }
 
-    struct lg_model *m = load_model(outdir);
-    if (!m)
+    struct lg_model *m = NULL;
+    if (ntraces <= 0) {
+        /* Only the supervisor's hang record (a static program): it has
+         * explained the hang already; the model is a bonus if the
+         * analyzer can build one from that record alone. */
+        const char *err = NULL;
+        if (lg_model_load(outdir, &m, &err) != 0 || !m) {
+            if (m)
+                lg_model_free(m);
+            return hung_status;
+        }
+    } else if (!(m = load_model(outdir))) {
         return LG_EXIT_TOOL;
+    }
     int tool_failed = 0;
     if (!o.quiet || m->nfindings > 0)
         lg_report_text(m, stderr);

@@ -236,6 +236,18 @@ def case_static_binary(tool, a):
     check(p.stdout == b"static: hello\n", "the program's stdout changed: %r" % p.stdout)
 
 
+def case_static_hang(tool, a):
+    prog = os.path.join(os.path.dirname(a.static_bin or ""), "lg_e2e_static_bigput")
+    if not a.static_bin or not os.path.exists(prog):
+        raise Skip("no static test program (libc.a missing?)")
+    if "supervise" not in tool.features():
+        raise Skip("this lockgraph has no hang supervisor")
+    p = tool.run(["--out", os.path.join(tool.work, "out"), "--hang-timeout", HANG_TIMEOUT], [prog], timeout=60)
+    err = text(p.stderr)
+    check(p.returncode == 66, "static program that hangs: exit %d, expected 66; stderr:\n%s" % (p.returncode, err))
+    check(err.count("is statically linked") == 1, "expected the static-binary message once:\n" + err)
+
+
 def case_setuid_binary(tool, a):
     if os.geteuid() != 0:
         raise Skip("making a setuid binary of another user needs root")
