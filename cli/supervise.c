@@ -568,8 +568,11 @@ static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
             t->target_tid = word[0];
             return;
         }
-        /* A contended glibc mutex: FUTEX_WAIT on __lock == 2, __owner at +8. */
-        if (cmd == 0 && word[0] == 2 && word[2] > 0 && snap_thread_exists(s, t->pid, word[2])) {
+        /* A contended glibc mutex: FUTEX_WAIT on __lock == 2, __owner at +8.
+         * Without FUTEX_PRIVATE_FLAG it is process-shared: the owner may
+         * be a thread of another process of the tree. */
+        bool shared = !(a[1] & 128);
+        if (cmd == 0 && word[0] == 2 && word[2] > 0 && snap_thread_exists(s, shared ? 0 : t->pid, word[2])) {
             t->op = LG_BLOCK_MUTEX;
             t->owner_tid = word[2];
             t->owner_certainty = LG_WG_CERTAIN;
@@ -1360,6 +1363,7 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
     bool have_prev = false, found = false;
     int status = 0;
     int prev_cycle[64], nprev_cycle = 0, cycle_seen = 0;
+    uint64_t cycle_since = 0;
     int outside_pipe_backoff = 0;
     int rc = 0;
 
@@ -1394,17 +1398,23 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
                 still_since = s->threads[i].still_since;
         }
 
-        /* Deadlock: a cycle of certain edges, or of probable ones (a
-         * semaphore's last acquirer) when nothing else in the tree moves;
-         * confirmed when the same cycle of the same still threads is seen
-         * on two looks. */
+        /* Deadlock: a cycle of certain edges (mutex owners from held
+         * snapshots or the mutex word, joins), confirmed when the same
+         * cycle of the same still threads is seen on two looks. A cycle
+         * that needs a probable edge (a semaphore's last acquirer: right
+         * for CPython's locks, wrong for a signalling semaphore someone
+         * else will post) must also have the whole tree still, or have
+         * stayed still for a second. */
         int verdict = 0;
         struct lg_wg g = {0};
         build_graph(&g, s, false);
         int cyc[64];
+        bool certain = true;
         int nc = lg_wg_cycle(&g, -1, LG_WG_CERTAIN, cyc, 64);
-        if (!nc && all_stuck)
+        if (!nc) {
             nc = lg_wg_cycle(&g, -1, LG_WG_PROBABLE, cyc, 64);
+            certain = false;
+        }
         if (nc) {
             /* Identity of the cycle: its threads and their signatures. */
             int ids[64];
@@ -1420,9 +1430,11 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
                     still = false;
             }
             cycle_seen = same && still ? cycle_seen + 1 : 1;
+            if (cycle_seen == 1)
+                cycle_since = now;
             memcpy(prev_cycle, ids, (size_t)nc * sizeof *ids);
             nprev_cycle = nc;
-            if (cycle_seen >= 2)
+            if (cycle_seen >= 2 && (certain || all_stuck || now - cycle_since >= 1000000000ull))
                 verdict = LG_HANG_DEADLOCK;
         } else {
             nprev_cycle = 0;

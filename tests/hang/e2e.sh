@@ -73,6 +73,13 @@ hang_sem_procs)
     has 'hung=1'; has '^verdict (hang|deadlock)'
     [ "$(grep -c '^node .* thread ' "$work/out")" = 2 ] || fail "both processes' threads"
     ;;
+deadlock_pshared_mutex)
+    # /proc alone: the owner of a process-shared mutex is in its word.
+    drive --hang-timeout 5 "$work/o" -- "$bin/hang_pshared_mutex"
+    has '^verdict deadlock'
+    [ "$(grep -c '^node .* thread .* cycle$' "$work/out")" = 2 ] || fail "two threads on the cycle"
+    lt "$(elapsed)" 2.0 || fail "took $(elapsed) s"
+    ;;
 no_kill)
     # --on-hang wait: reported, left running; then we end it ourselves.
     "$drive" --hang-timeout 1 --no-kill "$work/o" -- "$bin/hang_bigput_fork" >"$work/out" 2>&1 &
@@ -139,6 +146,18 @@ cli_py_abba_mp)
     lgrun --hang-timeout 5 -- "$py" "$src/py/abba_mp_hang.py"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
     has 'error: deadlock: .*sem_wait at abba_mp_hang\.py:21'; has 'error: deadlock: .*sem_wait at abba_mp_hang\.py:10'
+    ;;
+cli_pshared_mutex)
+    lgrun --hang-timeout 5 -- "$bin/hang_pshared_mutex"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*pshared_mutex\.c:28'; has 'error: deadlock: .*pshared_mutex\.c:35'
+    ;;
+cli_py_abba_heartbeat)
+    # A sleeping heartbeat thread: the deadlock is still found (in ~1 s).
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 10 -- "$py" "$src/py/abba_heartbeat.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*abba_heartbeat\.py:20'; has 'error: deadlock: .*abba_heartbeat\.py:27'
     ;;
 cli_py_slow_ok)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
