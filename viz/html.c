@@ -382,11 +382,9 @@ void lg_report_html(const struct lg_model *m, FILE *out)
 {
     struct lg_sb b = {0};
     lg_viz_errcapture_begin();
-    GVC_t *gvc = gvContext();
+    GVC_t *gvc = lg_viz_context();
     lg_viz_errcapture_end();
     page_html(&b, m, gvc);
-    if (gvc)
-        gvFreeContext(gvc);
     if (b.failed)
         fputs("<!DOCTYPE html>\n<html><body><p>lockgraph: out of memory while writing the "
               "report</p></body></html>\n", out);

@@ -12,6 +12,19 @@
 #include <unistd.h>
 #include "viz_internal.h"
 
+/* One gvc context for the whole process, made on first use and never
+ * freed. Graphviz 2.42's pango plugin keeps a pointer to the last font
+ * name it measured, and that name lives in the context's font table: a
+ * context freed between two pictures leaves the plugin reading freed
+ * memory on the next one (AddressSanitizer shows it). */
+GVC_t *lg_viz_context(void)
+{
+    static GVC_t *gvc;
+    if (!gvc)
+        gvc = gvContext();
+    return gvc;
+}
+
 /* The gvc render format for a file name, or NULL. ".dot" is the laid
  * out graph as DOT text, written by gvc's own "dot" renderer. */
 static const char *format_for(const char *path)
@@ -48,7 +61,7 @@ int lg_viz_render_file(const struct lg_model *m, const struct lg_viz_opts *o, co
         return -1;
     }
     lg_viz_errcapture_begin();
-    gvc = gvContext();
+    gvc = lg_viz_context();
     if (!gvc) {
         e = "graphviz: cannot create a context";
         goto out;
@@ -88,8 +101,6 @@ out:
     }
     if (g)
         agclose(g);
-    if (gvc)
-        gvFreeContext(gvc);
     const char *captured = lg_viz_errcapture_end();
     if (rc)
         *err = captured && e && strncmp(e, "graphviz:", 9) == 0 ? lg_viz_errf("%s: %s", e, captured)

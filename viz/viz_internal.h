@@ -52,6 +52,9 @@ bool lg_viz_is_hang_kind(enum lg_finding_kind k);
 int lg_viz_build(const struct lg_model *m, const struct lg_viz_opts *o,
                  const char *name, Agraph_t **out, const char **err);
 
+/* The process's gvc context (see render.c for why there is only one). */
+GVC_t *lg_viz_context(void);
+
 /* Lay out and render to memory as SVG, the XML prolog cut off so it can
  * be inlined in HTML; ids inside it are prefixed with `id` so several
  * pictures can share a page. Returns 0 and a malloc'd *svg, or -1. */

@@ -439,3 +439,49 @@ Test(viz, html_draws_the_first_sixty_findings_and_says_how_to_draw_the_rest)
     free(html);
     fx_free(m);
 }
+
+Test(viz, out_of_range_indexes_and_missing_names_do_not_crash)
+{
+    struct lg_model *m = fx_abba();
+    free(m->locks[1].name);
+    m->locks[1].name = NULL;
+    free(m->threads[0].name);
+    m->threads[0].name = NULL;
+    m->threads[1].process = 42;
+    m->edges[0].w[0].acquired_at->user = 77;
+    int bad = fx_edge(m, 0, 1, 9, "/x.c", 3);
+    m->edges[bad].from = -3;
+    int f = fx_finding(m, LG_FK_LOCK_ORDER_CYCLE, LG_SEV_WARNING, NULL);
+    fx_add_step(m, f, 99, 7);
+    fx_add_step(m, f, 0, -1);
+    m->findings[f].steps[0].edge = 1000;
+    m->findings[f].steps[0].witness = 1000;
+    int h = fx_finding(m, LG_FK_HANG, LG_SEV_ERROR, "hang");
+    fx_add_step(m, h, -1, 55);
+    fx_add_thread(m, h, 123);
+    int n0 = fx_wf_node(m, LG_WF_THREAD, NULL, 17, true);
+    fx_wf_node(m, (enum lg_wf_node_kind)9, "odd", -1, false);
+    fx_wf_edge(m, n0, 99, LG_WF_WAITS_FOR, NULL, true);
+    fx_wf_edge(m, n0, 1, LG_WF_HOLDS, NULL, false);
+
+    const struct lg_viz_opts cases[] = {
+        {LG_VIZ_AUTO, -1, 0}, {LG_VIZ_LOCK_ORDER, -1, 1}, {LG_VIZ_WAIT_FOR, -1, 0},
+        {LG_VIZ_AUTO, f, 0}, {LG_VIZ_AUTO, h, 0}, {LG_VIZ_LOCK_ORDER, h, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "odd%zu.svg", i);
+        free(render(m, &cases[i], name));
+    }
+    char *html = html_of(m);
+    cr_expect(strstr(html, "</html>"));
+    free(html);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    lg_report_sarif(m, out);
+    fclose(out);
+    cr_expect(strstr(buf, "\"results\""));
+    free(buf);
+    fx_free(m);
+}
