@@ -1404,7 +1404,7 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
          * that needs a probable edge (a semaphore's last acquirer: right
          * for CPython's locks, wrong for a signalling semaphore someone
          * else will post) must also have the whole tree still, or have
-         * stayed still for a second. */
+         * stayed still for 0.7 s. */
         int verdict = 0;
         struct lg_wg g = {0};
         build_graph(&g, s, false);
@@ -1434,7 +1434,7 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
                 cycle_since = now;
             memcpy(prev_cycle, ids, (size_t)nc * sizeof *ids);
             nprev_cycle = nc;
-            if (cycle_seen >= 2 && (certain || all_stuck || now - cycle_since >= 1000000000ull))
+            if (cycle_seen >= 2 && (certain || all_stuck || now - cycle_since >= 700000000ull))
                 verdict = LG_HANG_DEADLOCK;
         } else {
             nprev_cycle = 0;
