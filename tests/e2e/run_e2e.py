@@ -377,6 +377,17 @@ def case_script(tool, a):
     check(p.returncode == 66, "exit %d, expected 66" % p.returncode)
 
 
+def case_env_cleared(tool, a):
+    # `env -i` execs the sample with an empty environment: the shim must
+    # still follow it, or a sanitizing launcher would hide every bug.
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], ["env", "-i", os.path.join(a.samples, "abba")])
+    doc, _ = tool.report_json(out)
+    kinds = [f.get("kind") for f in findings_of(doc) if f.get("severity") == "error"]
+    check("lock-order-cycle" in kinds, "abba under env -i: no lock-order-cycle (errors: %s)" % kinds)
+    check(p.returncode == 66, "exit %d, expected 66" % p.returncode)
+
+
 def case_outdir_old(tool, a):
     prog = os.path.join(a.samples, "ordered")
     cwd = fresh_dir(os.path.join(tool.work, "cwd"))
