@@ -352,6 +352,17 @@ def case_names(python, probe, tmp):
         raise Failure("\n  ".join(problems))
 
 
+def case_daemon(python, probe, tmp):
+    """Captures racing finalisation: daemon threads in locks and pipe I/O
+    while the main thread exits. Every run must exit 0 with no crash."""
+    script = os.path.join(HERE, "probe_daemon.py")
+    for i in range(25):
+        out = os.path.join(tmp, "out%d.txt" % i)
+        o = run(python, probe, [script], out, 60)
+        if not any(c.frames and c.frames[0][2] == "churn" for c in o.caps):
+            raise Failure("run %d: no capture in the daemon threads" % i)
+
+
 def case_bench(python, probe, tmp):
     o = run(python, probe, [os.path.join(HERE, "probe_bench.py")],
             os.path.join(tmp, "out.txt"), 120,
