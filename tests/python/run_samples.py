@@ -2,7 +2,10 @@
 """End-to-end: a samples/python program under `lockgraph run`, checked
 against its markers, on a chosen interpreter.
 
-usage: run_samples.py --lockgraph BIN --python {debian,pyenv,path} SAMPLE.py
+usage: run_samples.py --lockgraph BIN --python {debian,pyenv,path,other} SAMPLE.py
+
+"other" is a CPython of another minor version (3.12, 3.13): no Python lines
+there, but the same kinds of finding, and one note naming the version.
 
 Markers, in comments of the sample:
   # LG-EXPECT: kind ...   a finding of that kind, severity error, cites this
@@ -52,6 +55,20 @@ def find_interpreter(which):
         for root in filter(None, roots):
             found += glob.glob(os.path.join(root, "versions", "3.11.*", "bin", "python3.11"))
         return [sorted(set(found), key=version_key)[-1]] if found else None
+    if which == "other":
+        # A CPython whose frames pyframes.c does not read (3.12, 3.13, ...):
+        # findings must come all the same, from native frames.
+        roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
+        for pattern in ("3.12.*", "3.13.*"):
+            found = []
+            for root in filter(None, roots):
+                found += glob.glob(os.path.join(root, "versions", pattern, "bin", "python3.1?"))
+            if found:
+                return [sorted(set(found), key=version_key)[-1]]
+        for path in ("/usr/bin/python3.12", "/usr/bin/python3.13"):
+            if os.access(path, os.X_OK):
+                return [path]
+        return None
     if which == "path":
         # Whatever `python3` is first on PATH, possibly pyenv's bash shim
         # that execs the real interpreter: what a student types.
@@ -106,7 +123,15 @@ def interpreter_locks(doc):
     return bad
 
 
-def run_sample(lockgraph, python, sample, work):
+def interpreter_version(python):
+    return subprocess.run(python + ["-c", "import platform; print(platform.python_version())"],
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def run_sample(lockgraph, python, sample, work, native_only=False):
+    """native_only: an interpreter without Python lines; the kinds must be
+    found all the same, and lockgraph must say once, naming the version,
+    that Python lines are unavailable."""
     expect, allow, clean, hang = markers(sample)
     if not expect and not clean:
         raise Failure("%s has no LG-EXPECT marker" % sample)
@@ -143,9 +168,15 @@ def run_sample(lockgraph, python, sample, work):
         problems.append("no process of the run is marked as Python")
     for kind, line in expect:
         if not any(f.get("kind") in kind.split("|") and f.get("severity") == "error"
-                   and cites(f, base, line) for f in findings):
+                   and (native_only or cites(f, base, line)) for f in findings):
             problems.append("no error '%s' citing %s:%d" % (kind, base, line))
-    for kind in sorted({k for k, _ in expect}):
+    if native_only:
+        version = interpreter_version(python)
+        said = [l for l in stderr.splitlines() if version in l and "Python" in l]
+        if len(said) != 1:
+            problems.append("lockgraph did not say once that Python lines are unavailable "
+                            "for Python %s (%d lines name it)" % (version, len(said)))
+    for kind in sorted({k for k, _ in expect}) if not native_only else ():
         # The first location, the one a student reads first, is a Python line.
         ours = [f for f in errors if f.get("kind") in kind.split("|")]
         if ours and not any(str((f.get("locations") or [{}])[0].get("file", "")).endswith(".py")
@@ -166,7 +197,7 @@ def run_sample(lockgraph, python, sample, work):
     for f in findings:
         if re.search(r"_PyRuntime|take_gil|drop_gil", json.dumps(f.get("message", ""))):
             problems.append("a finding names the GIL: " + f.get("message", ""))
-    for kind, line in expect:
+    for kind, line in expect if not native_only else ():
         if "%s:%d" % (base, line) not in stderr:
             problems.append("the text report does not cite %s:%d" % (base, line))
     if problems:
@@ -195,7 +226,8 @@ def main():
         return SKIP
     work = tempfile.mkdtemp(prefix="lg-pysample-")
     try:
-        status = run_sample(lockgraph, python, os.path.abspath(a.sample), work)
+        status = run_sample(lockgraph, python, os.path.abspath(a.sample), work,
+                            native_only=a.python == "other")
     except Failure as e:
         print("FAIL %s with %s: %s" % (a.sample, python[0], e))
         print("output kept in", work)
