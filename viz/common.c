@@ -211,7 +211,9 @@ void lg_viz_thread_name(struct lg_sb *b, const struct lg_model *m, int thread)
         lg_sb_puts(b, t->name);
     else
         lg_sb_printf(b, "T%d", thread + 1);
-    if (m->nprocs > 1 && t->process >= 0 && t->process < m->nprocs)
+    /* Several processes: say whose thread it is, unless the analyzer's
+     * name already does ("T1@4711"). */
+    if (m->nprocs > 1 && t->process >= 0 && t->process < m->nprocs && !(t->name && strchr(t->name, '@')))
         lg_sb_printf(b, " [pid %d]", m->procs[t->process].pid);
 }
 
