@@ -5,7 +5,7 @@
  * then b. One thread pays from account 0 to 1, another from 1 to 0, so
  * the two instances are taken in opposite orders: a potential deadlock
  * between two locks that share their creation line but not their address.
- * Staggered so that this run finishes.
+ * Staggered so that this run finishes. Clean twin: heap_locks_ordered.c.
  */
 #include <pthread.h>
 #include <stdio.h>

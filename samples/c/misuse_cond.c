@@ -5,6 +5,7 @@
  * check and the wait), and using one condition variable with two
  * different mutexes (POSIX leaves it undefined). Timed waits keep the
  * sample from blocking.
+ * Clean twin: misuse_ok.c.
  */
 #include <pthread.h>
 #include <stdio.h>

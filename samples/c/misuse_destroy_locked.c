@@ -3,6 +3,7 @@
  * misuse_destroy_locked.c — a shutdown path destroys a mutex while it is
  * still locked. glibc answers EBUSY; other implementations free it and the
  * holder's unlock touches dead memory.
+ * Clean twin: misuse_ok.c.
  */
 #include <pthread.h>
 #include <stdio.h>

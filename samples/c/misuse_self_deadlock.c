@@ -3,6 +3,7 @@
  * misuse_self_deadlock.c — a function that takes a lock calls a helper
  * that takes the same lock again. With an error-checking mutex the second
  * lock fails with EDEADLK (a normal mutex would hang forever right there).
+ * Clean twin: misuse_ok.c.
  */
 #include <errno.h>
 #include <pthread.h>

@@ -3,6 +3,7 @@
  * misuse_unlock_not_owner.c — the main thread unlocks a mutex that a worker
  * holds. glibc lets a normal mutex be unlocked by anyone, so nothing fails
  * here, but the worker's critical section is no longer protected.
+ * Clean twin: misuse_ok.c.
  */
 #include <pthread.h>
 #include <stdio.h>

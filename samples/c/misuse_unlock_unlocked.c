@@ -3,6 +3,7 @@
  * misuse_unlock_unlocked.c — a cleanup path unlocks a mutex that the
  * normal path already unlocked. glibc does not complain for a normal
  * mutex; the next locker may find it in a broken state.
+ * Clean twin: misuse_ok.c.
  */
 #include <pthread.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  *   flusher: disk_slot (semaphore) -> index_lock (mutex)
  * No two threads invert a pair, but the three together close a cycle.
  * Staggered so that this run finishes; all three stay alive until the
- * last is done.
+ * last is done. Clean twin: mixed_ordered.c.
  */
 #include <pthread.h>
 #include <semaphore.h>

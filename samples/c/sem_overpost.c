@@ -3,6 +3,7 @@
  * sem_overpost.c — a semaphore created with value 1 and used as a lock is
  * released twice by an error path: its value becomes 2 and two threads
  * can now be inside the "critical section" at once.
+ * Clean twin: misuse_ok.c.
  */
 #include <semaphore.h>
 #include <stdio.h>

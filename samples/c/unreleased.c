@@ -2,8 +2,8 @@
 /*
  * unreleased.c — a worker returns early on an error path and forgets to
  * unlock: its thread ends still holding `table_lock`. Any later lock of
- * it would wait forever (this sample does not try). Clean twin: the same
- * function with the unlock on every path is ordered.c's pattern.
+ * it would wait forever (this sample does not try). Clean twin:
+ * unreleased_ok.c.
  */
 #include <pthread.h>
 #include <stdio.h>
