@@ -871,12 +871,19 @@ static char *unit_text(struct race *R, const struct runit *u, struct fbuild *b)
     }
 }
 
+static bool units_overlap(const struct runit *u, const struct runit *v)
+{
+    return u->start < v->end && v->start < u->end;
+}
+
+/* Which pair of a file leads its report: lost updates first, then
+ * pairs that really overlapped in this run. */
 static int unit_score(const struct runit *u, const struct runit *v)
 {
     int s = 0;
     s += u->kind == U_RMW ? 3 : u->kind == U_WRITE ? 2 : 0;
     s += v->kind == U_RMW ? 3 : v->kind == U_WRITE ? 2 : 0;
-    return s;
+    return s * 2 + units_overlap(u, v);
 }
 
 static int report(struct race *R, int fi, const struct runit *u, const struct runit *v,
@@ -884,14 +891,19 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
 {
     struct lg_model *m = R->m;
     const struct rfile *f = &R->files[fi];
-    struct lg_finding *fd = lg_finding_add(m, LG_FK_LOCK_DISCIPLINE_RACE, LG_SEV_ERROR);
+    bool overlap = units_overlap(u, v);
+    /* A read that did not overlap the write may have been ordered by a
+     * message (pipe, queue, condition) that carries no lock around the
+     * file: a warning. Every lost update, and every overlap, is an error. */
+    bool peek_only = u->kind == U_PEEK || v->kind == U_PEEK;
+    struct lg_finding *fd = lg_finding_add(m, LG_FK_LOCK_DISCIPLINE_RACE,
+                                           peek_only && !overlap ? LG_SEV_WARNING : LG_SEV_ERROR);
     if (!fd)
         return -ENOMEM;
     struct fbuild b = {0};
     char *d1 = unit_text(R, u, &b);
     char *d2 = unit_text(R, v, &b);
     char wa[128], wb[128];
-    bool overlap = u->start < v->end && v->start < u->end;
     const char *shape = u->kind == U_RMW && v->kind == U_RMW ? "two read-modify-write sequences"
                         : (u->kind == U_RMW && v->kind == U_PEEK) ? "a read-modify-write and a read"
                         : (u->kind == U_RMW || v->kind == U_RMW) ? "a read-modify-write and a write"
@@ -909,8 +921,13 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
         fd->details[1] = d2;
         fd->details[2] = overlap ? fmt(R, "the two overlapped in time in this run: a lost update "
                                           "(last write wins) or a torn read is possible")
-                                 : fmt(R, "they did not overlap in this run, but nothing orders "
-                                          "them (no fork, join, wait or common lock between them)");
+                                 : peek_only
+                                       ? fmt(R, "they did not overlap in this run and nothing lockgraph "
+                                                "sees orders them; if a message (pipe, queue, "
+                                                "condition) hands the file over, this is ordered; "
+                                                "otherwise the reader can see a half-written file")
+                                       : fmt(R, "they did not overlap in this run, but nothing orders "
+                                                "them (no fork, join, wait or common lock between them)");
     } else {
         fd->ndetails = 0;
     }

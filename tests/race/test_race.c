@@ -448,3 +448,33 @@ Test(race, reports_are_deterministic)
     free(a);
     free(b);
 }
+
+/* A reader thread that only reads, after a live writer thread wrote. */
+static void writer_then_reader(uint64_t read_at)
+{
+    struct tw *p = proc(PARENT, 1, 1000, 0);
+    tw_thread_start(p, 201, 1500, PARENT);
+    tw_thread_start(p, 202, 1501, PARENT);
+    fd_open(p, 201, 2000, 1, O_WRONLY | O_TRUNC, "db.txt");
+    access_(p, 201, 2001, 2400, 1, LG_FOP_WRITE, S_WRITE, NULL, 0);
+    fd_open(p, 202, read_at - 1, 2, O_RDONLY, "db.txt");
+    access_(p, 202, read_at, read_at + 10, 2, LG_FOP_READ, S_PEEK, NULL, 0);
+    free(tw_close(p, false));
+    load();
+}
+
+Test(race, a_read_after_an_unordered_write_is_a_warning)
+{
+    writer_then_reader(5000);
+    const struct lg_finding *f = only_race();
+    cr_assert_eq(f->severity, LG_SEV_WARNING);
+    cr_assert(strstr(f->details[2], "message"), "detail: %s", f->details[2]);
+}
+
+Test(race, a_read_during_the_write_is_an_error)
+{
+    writer_then_reader(2200);
+    const struct lg_finding *f = only_race();
+    cr_assert_eq(f->severity, LG_SEV_ERROR);
+    cr_assert(cites(f, "db.py", 5) && cites(f, "db.py", 15));
+}
