@@ -509,9 +509,24 @@ static int build_waitfor(struct builder *b)
         b->err = "out of memory";
         return -1;
     }
+    /* An object nobody holds or waits for says nothing about the hang:
+     * left out. Every thread is drawn, blocked or not. */
+    bool *linked = calloc((size_t)wf->nnodes + 1, sizeof *linked);
+    if (!linked) {
+        free(node);
+        b->err = "out of memory";
+        return -1;
+    }
+    for (int i = 0; i < wf->nedges; i++) {
+        const struct lg_wf_edge *e = &wf->edges[i];
+        if (e->from >= 0 && e->from < wf->nnodes && e->to >= 0 && e->to < wf->nnodes)
+            linked[e->from] = linked[e->to] = true;
+    }
     for (int i = 0; i < wf->nnodes; i++) {
         const struct lg_wf_node *w = &wf->nodes[i];
         const char *label = w->label && *w->label ? w->label : "?";
+        if (!linked[i] && w->kind != LG_WF_THREAD)
+            continue;
         /* A process waited for is drawn inside its own process's box,
          * beside its threads. */
         Agraph_t *sub = w->kind == LG_WF_THREAD || w->kind == LG_WF_PROCESS
@@ -568,6 +583,7 @@ static int build_waitfor(struct builder *b)
 out:
     lg_sb_free(&l);
     free(node);
+    free(linked);
     return rc;
 }
 

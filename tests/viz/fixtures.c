@@ -360,6 +360,7 @@ struct lg_model *fx_hang(void)
     int n_pipe = fx_wf_node(m, LG_WF_PIPE, "pipe 81234 (full)", -1, true);
     int n_lock = fx_wf_node(m, LG_WF_LOCK, "queue._rlock", -1, false);
     m->waitfor->nodes[n_lock].ref = q;
+    fx_wf_node(m, LG_WF_LOCK, "idle lock", -1, false);   /* on no edge */
     fx_wf_edge(m, n_main0, n_child, LG_WF_WAITS_FOR, "waitpid at /work/samples/python/bigput.py:21", true);
     fx_wf_edge(m, n_main1, n_pipe, LG_WF_WAITS_FOR, "bigput.py:9 q.put(big)", true);
     fx_wf_edge(m, n_pipe, n_main0, LG_WF_HOLDS, "read end, bigput.py:18", true);

@@ -224,6 +224,7 @@ Test(viz, wait_for_graph_groups_threads_by_process_and_reddens_the_cycle)
     cr_expect_eq(count(svg, "<ellipse"), 3, "three threads as ellipses");
     cr_expect(strstr(svg, ">pipe 81234 (full)</text>"));
     cr_expect(strstr(svg, ">queue._rlock</text>"));
+    cr_expect_null(strstr(svg, ">idle lock</text>"), "an object on no edge is left out");
     cr_expect_eq(count_groups(svg, "edge", NULL), 6);
     cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 4, "the chain is red");
     cr_expect(strstr(svg, ">waitpid at bigput.py:21</text>"), "edge labelled, path cut to its name");
