@@ -667,6 +667,32 @@ static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
     }
 }
 
+/* Whether the kernel agrees with the slot about the kind of wait: a slot
+ * is written just before the call, so for an instant (or, if a wrapper
+ * ever failed to clear it, for good) it may describe a call the thread is
+ * not in. Then /proc decides. Unknown system call (-2): trust the slot. */
+static bool slot_agrees(uint32_t op, long sysno)
+{
+    if (sysno < 0)
+        return true;
+    switch (op) {
+    case LG_BLOCK_WAITPID:
+        return sysno == LG_SYS_WAIT4 || sysno == LG_SYS_WAITID;
+    case LG_BLOCK_PIPE_READ:
+    case LG_BLOCK_PIPE_WRITE:
+        return sysno == LG_SYS_READ || sysno == LG_SYS_WRITE || sysno == LG_SYS_READV ||
+               sysno == LG_SYS_WRITEV || sysno == 17 || sysno == 18 /* pread64, pwrite64 */ ||
+               sysno == 44 || sysno == 45 /* sendto, recvfrom */ || sysno == 46 || sysno == 47;
+    case LG_BLOCK_FLOCK:
+        return sysno == LG_SYS_FLOCK || sysno == LG_SYS_FCNTL;
+    case LG_BLOCK_OTHER:
+        return true;
+    default:                   /* every lock, join, condition, barrier: a futex */
+        return sysno == LG_SYS_FUTEX || sysno == LG_SYS_FUTEX_WAITV || sysno == LG_SYS_SEMTIMEDOP ||
+               sysno == LG_SYS_NANOSLEEP || sysno == LG_SYS_CLOCK_NANOSLEEP || sysno == 24 /* sched_yield */;
+    }
+}
+
 /* Classify one thread: the slot first (exact object, owner, held locks),
  * /proc for everything the shim does not publish, and /proc always for
  * "is it really asleep". */
@@ -684,7 +710,7 @@ static void judge(struct snapshot *s, struct sv_thread *t)
         t->verdict = SV_EXTERNAL;    /* stopped by someone, or exiting */
         return;
     }
-    if (t->has_slot && t->slot.op != LG_BLOCK_NONE) {
+    if (t->has_slot && t->slot.op != LG_BLOCK_NONE && slot_agrees(t->slot.op, p->sysno)) {
         const struct lg_tt_slot *sl = &t->slot;
         if (sl->flags & LG_TT_TIMED) {
             t->verdict = SV_TIMED;
