@@ -399,6 +399,11 @@ __attribute__((destructor)) static void lg_dtor(void)
         lg_proc_exit_written = 1;
         lg_proc_end(LG_END_RETURN, -1);
     }
+    /* The process is going: its slots go too (atexit handlers, which may
+     * have blocked and been published, have run by now). */
+    for (struct lg_thread *t = lg_thread_first(); t; t = t->next)
+        if (atomic_load(&t->alive))
+            lg_tt_free(t);
     lg_trace_finish();
     lg_tls_guard = g;
     errno = e;
