@@ -279,6 +279,12 @@ static void lg_wait_after(struct lg_thread *t, pid_t arg, pid_t ret, int status,
     lg_reenter(t);
     if (!(options & WNOHANG))
         lg_tt_done(t);
+    if ((options & WNOHANG) && ret == 0) {
+        /* A poll that found nothing: polling loops would fill the trace. */
+        lg_leave(t);
+        errno = e;
+        return;
+    }
     struct lg_stackent *st = lg_stack_capture(t, 0);
     uint32_t sid = lg_stack_id(st);
     struct lg_rec_hdr *h;
