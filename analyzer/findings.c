@@ -413,10 +413,16 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
                           h->how == LG_END_CANCEL;
         bool proc_end = h->how == LG_END_EXIT || h->how == LG_END__EXIT;
         /* Semaphores are legitimately "held" at exit (Python's per-thread
-         * tstate lock is released by the runtime after the thread is gone). */
+         * tstate lock is released by the runtime after the thread is gone;
+         * a C semaphore is often a signal, not a lock). The exception is a
+         * threading.Lock the program itself made: a binary semaphore whose
+         * creation's innermost Python frame is the program's code. */
         if (!thread_end && !proc_end)
             continue;
-        if (lk->kind != LG_LOCK_MUTEX && lk->kind != LG_LOCK_RWLOCK && lk->kind != LG_LOCK_SPIN)
+        bool py_lock = lk->kind == LG_LOCK_SEM && lk->sem_value == 1 && lk->created_at &&
+                       lk->created_at->npy && lg_loc_python_user(&lk->created_at->py[0]);
+        if (lk->kind != LG_LOCK_MUTEX && lk->kind != LG_LOCK_RWLOCK && lk->kind != LG_LOCK_SPIN &&
+            !py_lock)
             continue;
         if (dedup_seen(dd, LG_FK_UNRELEASED_LOCK, h->lock, h->at))
             continue;
