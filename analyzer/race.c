@@ -41,6 +41,8 @@
 #include "lg_trace_read.h"
 
 #define MAX_UNITS_PER_FILE 4000   /* pairs are quadratic: cap the work per file */
+#define HB_BUDGET_PER_FILE 200000L /* ordering queries per file, then judge with what is known */
+#define BEST_SCORE 13             /* two overlapping read-modify-writes: nothing beats it */
 #define MAX_HELD 32
 
 /* --- collected data -------------------------------------------------------- */
@@ -913,7 +915,7 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
                          "lock in common%s",
                       f->path ? f->path : "a file", shape, actor_name(R, u->actor, wa, sizeof(wa)),
                       actor_name(R, v->actor, wb, sizeof(wb)),
-                      nactors_racing > 2 ? fmt(R, " (%d actors race on it)", nactors_racing) : "");
+                      nactors_racing > 2 ? fmt(R, " (%d actors write it)", nactors_racing) : "");
     fd->ndetails = 3;
     fd->details = lg_arena_alloc(R->arena, 3 * sizeof(char *));
     if (fd->details) {
@@ -975,15 +977,26 @@ static int judge_file(struct race *R, int fi)
     if (!written || !several)
         return 0;
 
+    /* Every actor gets its share of the units (its earliest ones), so a
+     * busy file still compares all its actors. */
+    int nact = 1;
+    for (int i = 1; i < n; i++)
+        nact += R->acc[f->acc[i]].actor != R->acc[f->acc[i - 1]].actor;
+    int per_actor = MAX_UNITS_PER_FILE / nact;
+    if (per_actor < 8)
+        per_actor = 8;
     struct runit *units = calloc((size_t)n, sizeof(*units));
-    int nu = 0;
+    int nu = 0, mine = 0;
     if (!units)
         return -ENOMEM;
     for (int i = 0; i < n && nu < MAX_UNITS_PER_FILE; i++) {
         int ai = f->acc[i];
         const struct raccess *a = &R->acc[ai];
-        if (append_only(R, a))
+        if (i > 0 && a->actor != R->acc[f->acc[i - 1]].actor)
+            mine = 0;
+        if (append_only(R, a) || mine >= per_actor)
             continue;
+        mine++;
         struct runit *u = &units[nu];
         u->actor = a->actor;
         u->read = u->write = -1;
@@ -1032,12 +1045,17 @@ static int judge_file(struct race *R, int fi)
      * before the fork, a final one after the joins, do not count). */
     struct lg_race_lock *disc = NULL;
     int ndisc = -1;
+    long budget = HB_BUDGET_PER_FILE / 2;
     for (int i = 0; i < nu; i++) {
         if (units[i].kind == U_PEEK)
             continue;
         bool contended = false;
-        for (int j = 0; j < nu && !contended; j++)
-            contended = units[j].actor != units[i].actor && !ordered(R, &units[i], &units[j]);
+        for (int j = 0; j < nu && !contended && budget > 0; j++) {
+            if (units[j].actor == units[i].actor)
+                continue;
+            budget--;
+            contended = !ordered(R, &units[i], &units[j]);
+        }
         if (!contended)
             continue;
         if (ndisc < 0) {
@@ -1052,24 +1070,24 @@ static int judge_file(struct race *R, int fi)
     int best_u = -1, best_v = -1, best_score = -1;
     bool *racing = calloc((size_t)R->nactors, sizeof(bool));
     int nracing = 0;
-    for (int i = 0; i < nu; i++) {
-        for (int j = i + 1; j < nu; j++) {
+    budget = HB_BUDGET_PER_FILE;
+    for (int i = 0; i < nu && best_score < BEST_SCORE && budget > 0; i++) {
+        for (int j = i + 1; j < nu && best_score < BEST_SCORE && budget > 0; j++) {
             const struct runit *u = &units[i], *v = &units[j];
             if (u->actor == v->actor)
                 continue;
+            if (unit_score(u, v) <= best_score)
+                continue;   /* cannot lead the report: skip the ordering query */
             if (u->kind == U_PEEK && v->kind == U_PEEK)
                 continue;
             if ((u->kind == U_PEEK || v->kind == U_PEEK) && disciplined)
                 continue;
             if (lg_race_common_lock(u->held, u->nheld, v->held, v->nheld))
                 continue;
+            budget--;
             if (ordered(R, u, v))
                 continue;
             int sc = unit_score(u, v);
-            if (racing) {
-                nracing += !racing[u->actor] + !racing[v->actor];
-                racing[u->actor] = racing[v->actor] = true;
-            }
             if (sc > best_score) {
                 best_score = sc;
                 best_u = i;
@@ -1077,6 +1095,11 @@ static int judge_file(struct race *R, int fi)
             }
         }
     }
+    for (int i = 0; racing && i < nu; i++)
+        if (units[i].kind != U_PEEK && !racing[units[i].actor]) {
+            racing[units[i].actor] = true;
+            nracing++;
+        }
     int rc = 0;
     if (best_u >= 0) {
         /* the unit that wrote first (or the RMW) leads the report */
