@@ -76,6 +76,7 @@ struct sarif {
     struct lg_sb *b;
     const struct lg_model *m;
     char *root;             /* source root, no trailing slash; NULL if unknown */
+    char *cwd;              /* where relative paths start */
     bool used_root;
 };
 
@@ -113,34 +114,37 @@ static bool under_root(const struct sarif *s, const char *file, const char **rel
     return **rel != '\0';
 }
 
-/* {"artifactLocation":...,"region":...} for a location with a file. */
+/* {"artifactLocation":...,"region":...} for a location with a file. The
+ * analyzer writes paths under its working directory relative to it; they
+ * are made absolute again first, then relative to the source root. */
 static void physical(struct sarif *s, const struct lg_loc *l)
 {
     struct lg_sb *b = s->b;
-    const char *rel;
+    struct lg_sb joined = {0};
+    const char *file = l->file, *rel;
+    while (strncmp(file, "./", 2) == 0)
+        file += 2;
+    if (file[0] != '/' && strncmp(file, "../", 3) != 0 && s->cwd) {
+        /* Only when it is there: a library's DWARF names files relative to
+         * its own build tree ("nptl/pthread_create.c"), not to ours. */
+        lg_sb_printf(&joined, "%s/%s", strcmp(s->cwd, "/") ? s->cwd : "", file);
+        if (!joined.failed && access(joined.s, F_OK) == 0)
+            file = joined.s;
+    }
     lg_sb_puts(b, "\"physicalLocation\":{\"artifactLocation\":{\"uri\":\"");
-    if (under_root(s, l->file, &rel)) {
+    if (under_root(s, file, &rel)) {
         uri_path(b, rel);
         lg_sb_puts(b, "\",\"uriBaseId\":\"SRCROOT\"}");
         s->used_root = true;
-    } else if (l->file[0] == '/') {
+    } else if (file[0] == '/') {
         lg_sb_puts(b, "file://");
-        uri_path(b, l->file);
+        uri_path(b, file);
         lg_sb_puts(b, "\"}");
     } else {
-        /* A relative name (as a compiler or Python recorded it): relative
-         * to where the build ran, which we take as the source root. */
-        const char *p = l->file;
-        while (strncmp(p, "./", 2) == 0)
-            p += 2;
-        uri_path(b, p);
-        if (strncmp(p, "../", 3) == 0 || !s->root) {
-            lg_sb_puts(b, "\"}");   /* no root, or outside it (a library's build tree) */
-        } else {
-            lg_sb_puts(b, "\",\"uriBaseId\":\"SRCROOT\"}");
-            s->used_root = true;
-        }
+        uri_path(b, file);   /* relative to a build tree we do not know (a library's) */
+        lg_sb_puts(b, "\"}");
     }
+    lg_sb_free(&joined);
     if (l->line > 0)
         lg_sb_printf(b, ",\"region\":{\"startLine\":%d}", l->line);
     lg_sb_puts(b, "}");
@@ -386,31 +390,34 @@ static bool is_under(const char *root, const char *file)
 
 /* The source root the URIs are made relative to: $LOCKGRAPH_SOURCE_ROOT;
  * else the current directory when the findings' files lie under it (the
- * usual case in CI, run from the checkout); else the git checkout that
- * holds the first finding's file; else none (absolute file: URIs). */
-static char *source_root(const struct lg_model *m)
+ * analyzer then wrote them relative to it: the usual case in CI, run from
+ * the checkout); else the git checkout that holds the first finding's
+ * file; else none (absolute file: URIs). */
+static char *source_root(const struct lg_model *m, const char *cwd)
 {
     const char *env = getenv("LOCKGRAPH_SOURCE_ROOT");
     char *root = NULL;
     if (env && env[0] == '/') {
         root = strdup(env);
     } else {
-        char *cwd = getcwd(NULL, 0);
         const char *first = NULL;
-        for (int i = 0; i < m->nfindings && !root; i++)
-            for (int j = 0; j < m->findings[i].nloc && !root; j++) {
+        bool in_cwd = false;
+        for (int i = 0; i < m->nfindings; i++)
+            for (int j = 0; j < m->findings[i].nloc; j++) {
                 const char *file = m->findings[i].locations[j].file;
-                if (!file || file[0] != '/')
+                if (!file)
                     continue;
-                if (!first)
+                if (file[0] != '/')
+                    in_cwd |= strncmp(file, "../", 3) != 0;
+                else if (cwd && is_under(cwd, file))
+                    in_cwd = true;
+                else if (!first)
                     first = file;
-                if (cwd && is_under(cwd, file))
-                    root = cwd;
             }
-        if (!root && first)
+        if (in_cwd && cwd)
+            root = strdup(cwd);
+        else if (first)
             root = git_root_of(first);
-        if (root != cwd)
-            free(cwd);
     }
     if (!root)
         return NULL;
@@ -423,7 +430,8 @@ static char *source_root(const struct lg_model *m)
 void lg_report_sarif(const struct lg_model *m, FILE *out)
 {
     struct lg_sb results = {0}, b = {0};
-    struct sarif s = {.b = &results, .m = m, .root = source_root(m)};
+    char *cwd = getcwd(NULL, 0);
+    struct sarif s = {.b = &results, .m = m, .root = source_root(m, cwd), .cwd = cwd};
     for (int i = 0; i < m->nfindings; i++) {
         lg_sb_puts(&results, i ? ",\n" : "\n");
         result(&s, &m->findings[i]);
@@ -462,4 +470,5 @@ void lg_report_sarif(const struct lg_model *m, FILE *out)
     lg_sb_free(&b);
     lg_sb_free(&results);
     free(s.root);
+    free(cwd);
 }

@@ -42,6 +42,28 @@ def svg_structure(path):
     return nodes, edges, clusters
 
 
+def validate_schema(log, out):
+    """Against the SARIF 2.1.0 schema when jsonschema and the schema are there."""
+    try:
+        import jsonschema
+    except ImportError:
+        print("note: no jsonschema module, schema not checked")
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    got = subprocess.run(["sh", os.path.join(here, "sarif_schema.sh"), os.path.join(out, "sarif-schema")],
+                         capture_output=True, text=True)
+    if got.returncode != 0:
+        print("note: no SARIF schema (%s), not checked" % got.stderr.strip())
+        return
+    with open(got.stdout.strip()) as f:
+        errors = list(jsonschema.Draft4Validator(json.load(f)).iter_errors(log))
+    for e in errors[:5]:
+        print("schema: %s at %s" % (e.message[:300], "/".join(map(str, e.absolute_path))))
+    if errors:
+        fail("the SARIF log does not follow the 2.1.0 schema")
+    print("SARIF valid against the 2.1.0 schema")
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
 
@@ -111,8 +133,13 @@ def main():
         fail("SARIF: expected an error result")
     loc = results[0]["locations"][0]["physicalLocation"]
     uri = loc["artifactLocation"]["uri"]
-    if not uri.startswith("samples/c/" + sample.split("_")[0]) or loc["region"]["startLine"] < 1:
+    if (not uri.startswith("samples/c/" + sample.split("_")[0]) or loc["region"]["startLine"] < 1
+            or loc["artifactLocation"].get("uriBaseId") != "SRCROOT"):
         fail("SARIF location %r is not the sample's source line, relative to the root" % loc)
+    base = log["runs"][0]["originalUriBaseIds"]["SRCROOT"]["uri"]
+    if base != "file://" + os.getcwd().rstrip("/") + "/":
+        fail("SRCROOT is %r, expected the source root %r" % (base, os.getcwd()))
+    validate_schema(log, out)
     print("OK: %s" % sample)
 
 
