@@ -369,7 +369,7 @@ static void page_html(struct lg_sb *b, const struct lg_model *m, GVC_t *gvc)
         lg_sb_printf(b, "<section class=\"overview\" id=\"overview\"><h2>%s</h2>",
                      m->hung && m->waitfor ? "Wait-for graph at the hang" : "Lock-order graph");
         struct lg_viz_opts o = {LG_VIZ_AUTO, -1, 0};
-        diagram_html(b, gvc, m, &o, "overview");
+        diagram_html(b, gvc, m, &o, "ov");
         lg_sb_puts(b, "</section>");
     }
     for (int i = 0; i < m->nfindings; i++)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""check_sarif.py FILE LEVELS [--relative] [--schema] — checks a SARIF log written by
+"""check_sarif.py FILE LEVELS [--relative] [--flows=N] [--schema] — checks a SARIF log written by
 lg_report_sarif: valid JSON, version 2.1.0, the lockgraph driver with one
 rule per finding kind, one result per expected level (in order), relative
 artifact URIs with start lines, codeFlows on cycles. With --schema it also
@@ -40,6 +40,10 @@ def check_location(loc, where, relative):
 def main():
     path, levels = sys.argv[1], [x for x in sys.argv[2].split(",") if x]
     relative = "--relative" in sys.argv
+    flows_wanted = None
+    for a in sys.argv:
+        if a.startswith("--flows="):
+            flows_wanted = int(a.split("=", 1)[1])
     with open(path) as f:
         log = json.load(f)
     if log.get("version") != "2.1.0":
@@ -69,6 +73,11 @@ def main():
             flows = r["codeFlows"][0]["threadFlows"]
             if not flows or any(not tf["locations"] for tf in flows):
                 fail("result %d: empty threadFlows" % i)
+            names = [tf["message"]["text"] for tf in flows]
+            if len(set(names)) != len(names):
+                fail("result %d: one threadFlow per thread, got %r" % (i, names))
+            if i == 0 and flows_wanted is not None and len(flows) != flows_wanted:
+                fail("result 0: %d threadFlows, expected %d" % (len(flows), flows_wanted))
     if relative:
         base = run["originalUriBaseIds"]["SRCROOT"]["uri"]
         if not (base.startswith("file:///") and base.endswith("/")):

@@ -341,6 +341,14 @@ Test(viz, html_page_has_summary_every_finding_and_inline_svg)
     cr_expect(strstr(html, "id=\"f1_graph0\"") || strstr(html, "id=\"f1\""),
               "SVG ids are prefixed per diagram");
     cr_expect(strstr(html, "<details><summary>Stacks"), "stacks are folded");
+    /* Element ids are unique across the page and its inline SVGs. */
+    for (const char *p = html; (p = strstr(p, " id=\"")); p += 5) {
+        const char *end = strchr(p + 5, '"');
+        cr_assert(end);
+        char id[128];
+        snprintf(id, sizeof id, "%.*s\"", (int)(end - p), p);
+        cr_expect_eq(count(html, id), 1, "duplicate %s", id);
+    }
     cr_expect(strstr(html, "/work/samples/c/abba.c:14"), "locations file:line");
     cr_expect(strstr(html, ">2</b><span>errors</span>"), "summary counts errors");
     cr_expect(strstr(html, ">2</b><span>warnings</span>"));
