@@ -4,7 +4,9 @@
  * wrappers change nothing (results, data, errno) and that a child blocked
  * writing into a full pipe is published in the thread table (threads.lgt)
  * as LG_BLOCK_PIPE_WRITE with the pipe's inode, its fd and the bytes it
- * asked for. Exit 0 when every check holds; otherwise one line per failure.
+ * asked for, and a child waiting for a flock another process holds as
+ * LG_BLOCK_FLOCK with the file's identity. Exit 0 when every check holds;
+ * otherwise one line per failure.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -80,8 +83,8 @@ static void results_and_errno(void)
     close(s[1]);
 }
 
-/* The slot of a thread of `pid` blocked writing into a pipe, or NULL. */
-static int find_blocked_writer(const struct lg_tt_header *h, pid_t pid, struct lg_tt_slot *out)
+/* A consistent copy of the slot of a thread of `pid` blocked in `op`. */
+static int find_blocked(const struct lg_tt_header *h, pid_t pid, uint32_t op, struct lg_tt_slot *out)
 {
     const struct lg_tt_slot *slots = (const void *)(h + 1);
     for (uint32_t i = 0; i < h->nslots; i++) {
@@ -92,29 +95,68 @@ static int find_blocked_writer(const struct lg_tt_header *h, pid_t pid, struct l
         if (seq & 1)
             continue;
         memcpy(out, (const void *)s, sizeof(*out));
-        if (s->seq == seq && out->op == LG_BLOCK_PIPE_WRITE)
+        if (s->seq == seq && out->op == op)
             return 1;
     }
     return 0;
 }
 
-static void blocked_writer(void)
+/* The thread table of this run, mapped read-only, or NULL. */
+static const struct lg_tt_header *table(void)
 {
     const char *dir = getenv("LOCKGRAPH_DIR");
     CHECK(dir != NULL, "LOCKGRAPH_DIR is not set: run this under lockgraph run");
     if (!dir)
-        return;
+        return NULL;
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, LG_TT_FILE);
     int tfd = open(path, O_RDONLY);
     CHECK(tfd >= 0, "open %s: %s", path, strerror(errno));
     if (tfd < 0)
-        return;
+        return NULL;
     void *map = mmap(NULL, LG_TT_SIZE, PROT_READ, MAP_SHARED, tfd, 0);
     close(tfd);
     CHECK(map != MAP_FAILED, "mmap threads.lgt");
-    if (map == MAP_FAILED)
+    return map == MAP_FAILED ? NULL : map;
+}
+
+static void blocked_flock(const struct lg_tt_header *map)
+{
+    char path[] = "/tmp/lg_pipe_io_flock_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
         return;
+    struct stat st;
+    fstat(fd, &st);
+    CHECK(flock(fd, LOCK_EX) == 0, "flock in the parent");
+    pid_t child = fork();
+    if (child == 0) {
+        int cfd = open(path, O_RDWR);
+        int r = flock(cfd, LOCK_EX);   /* waits for the parent */
+        _exit(r == 0 ? 0 : 4);
+    }
+    struct lg_tt_slot slot;
+    int found = 0;
+    for (int i = 0; i < 100 && !found; i++) {
+        sleep_ms(30);
+        found = find_blocked(map, child, LG_BLOCK_FLOCK, &slot);
+    }
+    CHECK(found, "no LG_BLOCK_FLOCK slot for the child %d waiting for the flock", (int)child);
+    if (found)
+        CHECK(slot.obj.dev == (uint64_t)st.st_dev && slot.obj.ino == (uint64_t)st.st_ino,
+              "LG_BLOCK_FLOCK names another file (ino %llu, expected %llu)",
+              (unsigned long long)slot.obj.ino, (unsigned long long)st.st_ino);
+    CHECK(flock(fd, LOCK_UN) == 0, "unlock");
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the child did not get the flock (status 0x%x)", status);
+    close(fd);
+    unlink(path);
+}
+
+static void blocked_writer(const struct lg_tt_header *map)
+{
 
     int q[2];
     CHECK(pipe(q) == 0, "pipe");
@@ -132,7 +174,7 @@ static void blocked_writer(void)
     int found = 0;
     for (int i = 0; i < 100 && !found; i++) {
         sleep_ms(30);
-        found = find_blocked_writer(map, child, &slot);
+        found = find_blocked(map, child, LG_BLOCK_PIPE_WRITE, &slot);
     }
     CHECK(found, "no LG_BLOCK_PIPE_WRITE slot for the blocked child %d", (int)child);
     if (found) {
@@ -154,14 +196,18 @@ static void blocked_writer(void)
           "the child's write did not return %d (status 0x%x)", BIG, status);
     close(q[0]);
     free(buf);
-    munmap(map, LG_TT_SIZE);
 }
 
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     results_and_errno();
-    blocked_writer();
+    const struct lg_tt_header *map = table();
+    if (map) {
+        blocked_writer(map);
+        blocked_flock(map);
+        munmap((void *)map, LG_TT_SIZE);
+    }
     if (failures)
         return 1;
     puts("pipe_io: all checks passed");
