@@ -153,16 +153,17 @@ static Agraph_t *proc_cluster(struct builder *b, int p)
     return sg;
 }
 
-static int style_thread(struct builder *b, Agnode_t *n, bool on_cycle)
+static int style_thread(struct builder *b, Agnode_t *n, enum cls cls)
 {
+    const char *line = cls == CLS_ERROR ? C_ERROR : cls == CLS_HAZARD ? C_HAZARD : LINE_THREAD;
     if (set(b, n, "shape", "ellipse") || set(b, n, "style", "filled") ||
-        set(b, n, "fillcolor", FILL_THREAD) || set(b, n, "color", on_cycle ? C_ERROR : LINE_THREAD) ||
-        set(b, n, "penwidth", on_cycle ? "2" : "1"))
+        set(b, n, "fillcolor", FILL_THREAD) || set(b, n, "color", line) ||
+        set(b, n, "penwidth", cls != CLS_NONE ? "2" : "1"))
         return -1;
     return 0;
 }
 
-static Agnode_t *thread_node(struct builder *b, int t, bool on_cycle)
+static Agnode_t *thread_node(struct builder *b, int t, enum cls cls)
 {
     if (b->thread_node[t])
         return b->thread_node[t];
@@ -175,7 +176,7 @@ static Agnode_t *thread_node(struct builder *b, int t, bool on_cycle)
     }
     Agraph_t *sub = proc_cluster(b, b->m->threads[t].process);
     Agnode_t *n = sub ? new_node(b, sub, nm.s) : NULL;
-    if (n && (set_label(b, n, nm.s + strlen("thread ")) || style_thread(b, n, on_cycle)))
+    if (n && (set_label(b, n, nm.s + strlen("thread ")) || style_thread(b, n, cls)))
         n = NULL;
     lg_sb_free(&nm);
     b->thread_node[t] = n;
@@ -538,7 +539,7 @@ static int build_waitfor(struct builder *b)
         const char *border = w->on_cycle ? C_ERROR : NULL;
         switch (w->kind) {
         case LG_WF_THREAD:
-            bad = style_thread(b, n, w->on_cycle);
+            bad = style_thread(b, n, w->on_cycle ? CLS_ERROR : CLS_NONE);
             break;
         case LG_WF_LOCK:
             bad = set(b, n, "shape", "box") || set(b, n, "style", "filled") ||
@@ -681,7 +682,7 @@ static int build_finding(struct builder *b, int fi)
             owner = f->threads[0];
         if (owner < 0)
             continue;
-        Agnode_t *tn = thread_node(b, owner, true);
+        Agnode_t *tn = thread_node(b, owner, cls);
         if (!tn)
             goto out;
         l.len = 0;
@@ -704,7 +705,7 @@ static int build_finding(struct builder *b, int fi)
         int t = f->threads[i];
         if (!valid_thread(m, t) || b->thread_node[t])
             continue;
-        Agnode_t *tn = thread_node(b, t, true);
+        Agnode_t *tn = thread_node(b, t, cls);
         if (!tn)
             goto out;
         if (owner_kind)
