@@ -322,14 +322,14 @@ static int build_lock_order(struct builder *b, int only, bool all)
         if ((only >= 0 && fi != only) || !is_cycle(m, f))
             continue;
         ncycles++;
-        if (only < 0 && nin > 0 && nin + f->nsteps > MAX_LOCKS) {
-            cycles_left++;
-            continue;
-        }
         if (f->severity == LG_SEV_ERROR)
             nerr++;
         else
             nhaz++;
+        if (only < 0 && nin > 0 && nin + f->nsteps > MAX_LOCKS) {
+            cycles_left++;
+            continue;
+        }
         if (add_cycle(m, f, &de, &nde, edge_slot, in, lockcls, &nin))
             goto oom;
     }

@@ -494,3 +494,33 @@ Test(viz, out_of_range_indexes_and_missing_names_do_not_crash)
     free(buf);
     fx_free(m);
 }
+
+Test(viz, thousands_of_cycles_are_capped_and_counted)
+{
+    struct lg_model *m = fx_new();
+    int p = fx_proc(m, 4711, "/work/samples/bin/many");
+    int t1 = fx_thread(m, p, "T1"), t2 = fx_thread(m, p, "T2");
+    char name[32];
+    for (int i = 0; i < 1200; i++) {
+        snprintf(name, sizeof name, "m%04d", i);
+        fx_lock(m, name);
+    }
+    for (int i = 0; i < 1200; i += 2) {
+        fx_edge(m, i, i + 1, t1, "/work/samples/c/many.c", 10);
+        fx_edge(m, i + 1, i, t2, "/work/samples/c/many.c", 20);
+        int locks[] = {i, i + 1}, threads[] = {t1, t2};
+        fx_cycle(m, LG_FK_LOCK_ORDER_CYCLE, LG_SEV_ERROR, "inversion", locks, threads, 2);
+    }
+    struct timespec t0, t1s;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *svg = render(m, &all_findings, "many.svg");
+    clock_gettime(CLOCK_MONOTONIC, &t1s);
+    double secs = (double)(t1s.tv_sec - t0.tv_sec) + (double)(t1s.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect_lt(secs, 20.0, "600 cycles took %.1f s", secs);
+    int nodes = count_groups(svg, "node", NULL);
+    cr_expect_leq(nodes, 121, "drew %d nodes", nodes);
+    cr_expect(strstr(svg, "+540 more cycles (see the report)"), "the cycles left out are counted");
+    cr_expect(strstr(svg, "600 cycles (600 error, 0 hazard, some not drawn)"));
+    free(svg);
+    fx_free(m);
+}
