@@ -572,7 +572,8 @@ static int finding_cmp(const void *pa, const void *pb)
 
 void lg_findings_sort(struct lg_model *m)
 {
-    qsort(m->findings, (size_t)m->nfindings, sizeof(*m->findings), finding_cmp);
+    if (m->nfindings > 1)
+        qsort(m->findings, (size_t)m->nfindings, sizeof(*m->findings), finding_cmp);
     for (int i = 0; i < m->nfindings; i++)
         m->findings[i].idx = i;
 }

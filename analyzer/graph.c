@@ -260,7 +260,8 @@ int lg_cycles_find(const struct lg_graph *g, const int *comp, const int *size,
             goto out;
         rc = 0;
     }
-    qsort(cs.c, (size_t)cs.n, sizeof(*cs.c), cycle_cmp);
+    if (cs.n > 1)
+        qsort(cs.c, (size_t)cs.n, sizeof(*cs.c), cycle_cmp);
     *out = cs.c;
     *nout = cs.n;
     cs.c = NULL;

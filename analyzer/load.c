@@ -1097,7 +1097,8 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
         s->proc = -1;
         L.nsrcs++;
     }
-    qsort(L.srcs, (size_t)L.nsrcs, sizeof(*L.srcs), src_cmp);
+    if (L.nsrcs > 1)
+        qsort(L.srcs, (size_t)L.nsrcs, sizeof(*L.srcs), src_cmp);
 
     m->procs = calloc((size_t)L.nsrcs + 1, sizeof(*m->procs));
     L.p->images = calloc((size_t)L.nsrcs + 1, sizeof(*L.p->images));
@@ -1112,7 +1113,8 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
         struct src *s = &L.srcs[i];
         read_records(&L, s, 1);
         struct lg_image *im = &L.p->images[s->proc];
-        qsort(im->mods, (size_t)im->nmods, sizeof(*im->mods), mod_cmp);
+        if (im->nmods > 1)
+            qsort(im->mods, (size_t)im->nmods, sizeof(*im->mods), mod_cmp);
         if (s->hdr.flags & LG_TRACE_F_TRUNCATED)
             lg_model_skip(m, "%s: the writer ran out of room; later records were dropped",
                           s->path);

@@ -385,7 +385,8 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
         pairs[2 * i] = id;
     }
     lg_map_free(&ids);
-    qsort(pairs, (size_t)m->nlocks, 2 * sizeof(int), str_ptr_cmp);
+    if (m->nlocks > 1)
+        qsort(pairs, (size_t)m->nlocks, 2 * sizeof(int), str_ptr_cmp);
     for (int i = 0; i < m->nlocks;) {
         int j = i;
         while (j < m->nlocks && pairs[2 * j] == pairs[2 * i])
