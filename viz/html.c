@@ -340,7 +340,7 @@ static void page_html(struct lg_sb *b, const struct lg_model *m, GVC_t *gvc)
         lg_sb_printf(b, "<div class=\"banner bad\">%d error%s: this program can deadlock or "
                         "misuses its locks.</div>", count[0], count[0] == 1 ? "" : "s");
     if (m->nskipped > 0) {
-        lg_sb_puts(b, "<div class=\"banner skip\">Not everything could be read:<ul>");
+        lg_sb_puts(b, "<div class=\"banner skip\">Left out of this report:<ul>");
         for (int i = 0; i < m->nskipped; i++) {
             lg_sb_puts(b, "<li>");
             lg_sb_html(b, m->skipped[i]);
