@@ -330,6 +330,13 @@ static const char *lock_name(struct lg_model *m, const struct hnode *n)
     char buf[160];
     if (n->lock >= 0 && m->locks[n->lock].name)
         return m->locks[n->lock].name;
+    if (!n->r.addr && n->r.ino) {          /* a file lock (flock, fcntl, lockf) */
+        if (n->r.name[0])
+            snprintf(buf, sizeof buf, "file lock on %s", n->r.name);
+        else
+            snprintf(buf, sizeof buf, "file lock on inode %llu", (unsigned long long)n->r.ino);
+        return lg_arena_strdup(&m->priv->arena, buf);
+    }
     snprintf(buf, sizeof buf, "%s 0x%llx", n->r.lock_kind ? lg_lock_kind_name((int)n->r.lock_kind) : "lock",
              (unsigned long long)n->r.addr);
     return lg_arena_strdup(&m->priv->arena, buf);
@@ -437,10 +444,15 @@ static const char *wait_line(struct lg_model *m, const struct hang *H, int i)
                 break;
             }
             len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for %s", lock_name(m, t));
-            for (int h = 0; h < H->ne; h++)
-                if (H->e[h].from == e->to && H->e[h].edge_kind == LG_WFE_HOLDS)
-                    len += snprintf(buf + len, sizeof buf - (size_t)len, " held by %s",
-                                    thread_name(m, &H->n[H->e[h].to]));
+            for (int h = 0; h < H->ne; h++) {
+                if (H->e[h].from != e->to || H->e[h].edge_kind != LG_WFE_HOLDS)
+                    continue;
+                const struct hnode *o = &H->n[H->e[h].to];
+                if (o->r.node_kind == LG_WFN_PROCESS)
+                    len += snprintf(buf + len, sizeof buf - (size_t)len, " held by process %d", o->r.pid);
+                else
+                    len += snprintf(buf + len, sizeof buf - (size_t)len, " held by %s", thread_name(m, o));
+            }
             break;
         }
         case LG_WFE_JOINS:

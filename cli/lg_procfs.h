@@ -41,6 +41,20 @@ int lg_proc_parse_pipe_link(const char *link, uint64_t *ino);
 /* /proc/PID/fdinfo/N: the octal "flags:" field. 0 or -EINVAL. */
 int lg_proc_parse_fdinfo_flags(const char *text, unsigned *flags);
 
+/* One line of /proc/locks: a file lock held (or, blocked = 1, wanted). */
+struct lg_proc_flock {
+    int blocked;             /* "->" line: a waiter */
+    char type[8];            /* FLOCK, POSIX, OFDLCK, LEASE... */
+    int write;               /* WRITE (exclusive) or READ */
+    int pid;                 /* -1 for OFD locks */
+    unsigned dev_major, dev_minor;
+    uint64_t ino;
+    uint64_t start, end;     /* end UINT64_MAX for EOF */
+};
+
+/* Parse /proc/locks text; at most max entries. Count, or -EINVAL. */
+int lg_proc_parse_locks(const char *text, struct lg_proc_flock *out, int max);
+
 /* --- readers ------------------------------------------------------------ */
 
 /* Read a whole small /proc file into buf (NUL-terminated). Bytes or -errno. */

@@ -111,6 +111,47 @@ int lg_proc_parse_fdinfo_flags(const char *text, unsigned *flags)
     return 0;
 }
 
+int lg_proc_parse_locks(const char *text, struct lg_proc_flock *out, int max)
+{
+    int n = 0;
+    const char *line = text;
+    while (*line && n < max) {
+        const char *next = strchr(line, '\n');
+        char buf[256];
+        size_t len = next ? (size_t)(next - line) : strlen(line);
+        if (len >= sizeof buf)
+            len = sizeof buf - 1;
+        memcpy(buf, line, len);
+        buf[len] = 0;
+        line = next ? next + 1 : line + strlen(line);
+        struct lg_proc_flock f;
+        memset(&f, 0, sizeof f);
+        char *p = strchr(buf, ':');
+        if (!p)
+            continue;
+        p++;
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, "->", 2) == 0) {
+            f.blocked = 1;
+            p += 2;
+        }
+        char adv[16], mode[16], dev[32], endtok[32];
+        unsigned long long ino, start;
+        if (sscanf(p, "%7s %15s %15s %d %31s %llu %31s", f.type, adv, mode, &f.pid, dev, &start, endtok) != 7)
+            continue;
+        /* dev:ino is "MAJ:MIN:INO", the numbers in hex, hex, decimal. */
+        if (sscanf(dev, "%x:%x:%llu", &f.dev_major, &f.dev_minor, &ino) != 3)
+            continue;
+        f.ino = ino;
+        f.write = strcmp(mode, "WRITE") == 0;
+        f.start = start;
+        f.end = strcmp(endtok, "EOF") == 0 ? UINT64_MAX : strtoull(endtok, NULL, 10);
+        out[n++] = f;
+    }
+    return n;
+}
+
 ssize_t lg_proc_read_file(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

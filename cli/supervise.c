@@ -27,7 +27,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -373,6 +375,10 @@ struct sv_thread {
     int fd;
     uint64_t ino;
     int64_t requested;
+    int flock_kind;          /* 1 flock(2), 2 POSIX record lock, 3 OFD lock; 0 unknown */
+    int flock_write;
+    uint64_t flock_start, flock_end;
+    char file[16];           /* basename of a locked file */
     uint64_t sig;            /* progress signature */
     uint64_t still_since;
 };
@@ -388,6 +394,8 @@ struct snapshot {
     int nprocs;
     struct sv_thread *threads;     /* MAX_THREADS */
     int nthreads;
+    struct lg_proc_flock flocks[512];  /* /proc/locks, read when a thread waits on a file lock */
+    int nflocks;                       /* -1: not read yet */
 };
 
 static bool snap_has_pid(const struct snapshot *s, int pid)
@@ -521,6 +529,47 @@ static enum sv_verdict judge_opaque_wait(struct sv_thread *t)
     return v;
 }
 
+/* The file and range a thread blocked in flock() or fcntl(F_SETLKW /
+ * F_OFD_SETLKW) wants, from its system call arguments. */
+static void flock_from_proc(struct sv_thread *t)
+{
+    const uint64_t *a = t->pt.args;
+    char path[64], link[256];
+    struct stat st;
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", t->pid, (int)a[0]);
+    if (stat(path, &st) < 0)
+        return;
+    t->obj_known = true;
+    t->obj.shared = 1;
+    t->obj.dev = st.st_dev;
+    t->obj.ino = st.st_ino;
+    t->obj.off = 0;
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n > 0) {
+        link[n] = 0;
+        const char *b = strrchr(link, '/');
+        snprintf(t->file, sizeof t->file, "%.15s", b ? b + 1 : link);
+    }
+    t->flock_start = 0;
+    t->flock_end = UINT64_MAX;
+    if (t->pt.sysno == LG_SYS_FLOCK) {
+        t->flock_kind = 1;
+        t->flock_write = (a[1] & LOCK_EX) != 0;
+        return;
+    }
+    t->flock_kind = a[1] == F_SETLKW ? 2 : 3;
+    struct flock fl;
+    if (lg_proc_read_mem(t->pid, a[2], &fl, sizeof fl) < 0) {
+        t->flock_write = 1;
+        return;
+    }
+    t->flock_write = fl.l_type == F_WRLCK;
+    if (fl.l_whence == SEEK_SET && fl.l_start >= 0) {
+        t->flock_start = (uint64_t)fl.l_start;
+        t->flock_end = fl.l_len > 0 ? (uint64_t)(fl.l_start + fl.l_len - 1) : UINT64_MAX;
+    }
+}
+
 /* What a thread waits for, from /proc alone (no slot, or the slot says
  * the thread is not in a published wait). */
 static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
@@ -652,11 +701,13 @@ static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
     case LG_SYS_FLOCK:
         t->verdict = SV_STUCK;
         t->op = LG_BLOCK_FLOCK;
+        flock_from_proc(t);
         return;
     case LG_SYS_FCNTL:
         if (a[1] == F_SETLKW || a[1] == 38 /* F_OFD_SETLKW */) {
             t->verdict = SV_STUCK;
             t->op = LG_BLOCK_FLOCK;
+            flock_from_proc(t);
         }
         return;
     case LG_SYS_SEMTIMEDOP:
@@ -745,6 +796,8 @@ static void judge(struct snapshot *s, struct sv_thread *t)
         default:
             break;
         }
+        if (sl->op == LG_BLOCK_FLOCK && (p->sysno == LG_SYS_FLOCK || p->sysno == LG_SYS_FCNTL))
+            flock_from_proc(t);
         /* A join of a thread the shim never saw start: the futex word
          * pthread_join sleeps on holds the joined thread's tid. */
         if (sl->op == LG_BLOCK_JOIN && !t->target_tid && p->sysno == LG_SYS_FUTEX) {
@@ -772,6 +825,7 @@ static void snap_take(struct snapshot *s, int root, const struct table *tab,
 {
     snap_discover(s, root);
     s->nthreads = 0;
+    s->nflocks = -1;
     for (int i = 0; i < s->nprocs; i++) {
         if (s->procs[i].zombie)
             continue;
@@ -907,6 +961,59 @@ static void add_lock_owner(struct lg_wg *g, struct snapshot *s, int ln, const st
     lg_wg_edge(g, ln, thread_node(g, s, o), LG_WFE_HOLDS, c, -1);
 }
 
+/* Edges from a process node to its threads: the process ends (or lets a
+ * lock go) only through them. Certain when it has just one thread. */
+static void add_process_threads(struct lg_wg *g, struct snapshot *s, int pn)
+{
+    int pid = g->nodes[pn].pid, nthreads = 0;
+    for (int k = 0; k < s->nthreads; k++)
+        nthreads += s->threads[k].pid == pid;
+    for (int k = 0; k < s->nthreads; k++)
+        if (s->threads[k].pid == pid)
+            lg_wg_edge(g, pn, thread_node(g, s, &s->threads[k]), LG_WFE_THREAD_OF,
+                       nthreads == 1 ? LG_WG_CERTAIN : LG_WG_EXPLAIN, -1);
+}
+
+/* Who holds the file lock a thread waits for, from /proc/locks: each
+ * conflicting holder of the tree is a process (file locks belong to
+ * processes or open files, not threads). A process ends its part of the
+ * cycle through its threads: certain when it has only one. */
+static void add_flock_holders(struct lg_wg *g, struct snapshot *s, int ln, const struct sv_thread *t)
+{
+    if (s->nflocks < 0) {
+        static char text[65536];
+        s->nflocks = 0;
+        if (lg_proc_read_file("/proc/locks", text, sizeof text) > 0)
+            s->nflocks = lg_proc_parse_locks(text, s->flocks, 512);
+        if (s->nflocks < 0)
+            s->nflocks = 0;
+    }
+    for (int i = 0; i < s->nflocks; i++) {
+        const struct lg_proc_flock *f = &s->flocks[i];
+        if (f->blocked || f->pid <= 0 || f->ino != t->obj.ino || f->dev_major != major(t->obj.dev) ||
+            f->dev_minor != minor(t->obj.dev))
+            continue;
+        if (!f->write && !t->flock_write)
+            continue;                              /* two readers never conflict */
+        bool is_flock = strcmp(f->type, "FLOCK") == 0;
+        if (t->flock_kind == 1 && !is_flock)
+            continue;                              /* flock and fcntl locks are separate */
+        if (t->flock_kind >= 2) {
+            if (is_flock)
+                continue;
+            if (t->flock_kind == 2 && f->pid == t->pid && strcmp(f->type, "POSIX") == 0)
+                continue;                          /* a process never conflicts with its own POSIX locks */
+            if (f->end < t->flock_start || f->start > t->flock_end)
+                continue;
+        }
+        if (!snap_has_pid(s, f->pid))
+            continue;
+        int pn = process_node(g, f->pid);
+        lg_wg_edge(g, ln, pn, LG_WFE_HOLDS, LG_WG_CERTAIN, -1);
+        add_process_threads(g, s, pn);
+    }
+}
+
 /* The edges out of one stuck thread. Pipe ends are looked up only when
  * `pipes` is set (it costs a scan of every fd of the tree). */
 static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thread *t, bool pipes)
@@ -923,12 +1030,19 @@ static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thre
             lg_wg_edge(g, tn, lg_wg_node(g, LG_WFN_OTHER, t->pid, 0, key), LG_WFE_WAITS, LG_WG_EXPLAIN, -1);
         break;
     }
+    case LG_BLOCK_FLOCK: {
+        if (!t->obj_known)
+            break;
+        int ln = lock_node(g, t->pid, &t->obj);
+        lg_wg_edge(g, tn, ln, LG_WFE_WAITS, LG_WG_CERTAIN, -1);
+        add_flock_holders(g, s, ln, t);
+        break;
+    }
     case LG_BLOCK_MUTEX:
     case LG_BLOCK_RWLOCK_RD:
     case LG_BLOCK_RWLOCK_WR:
     case LG_BLOCK_SPIN:
-    case LG_BLOCK_SEM:
-    case LG_BLOCK_FLOCK: {
+    case LG_BLOCK_SEM: {
         if (!t->obj_known && !t->addr)
             break;
         struct lg_tt_obj o = t->obj;
@@ -952,7 +1066,11 @@ static void add_thread_edges(struct lg_wg *g, struct snapshot *s, struct sv_thre
                 continue;
             if (t->target_pid > 0 && p->pid != t->target_pid)
                 continue;
-            lg_wg_edge(g, tn, process_node(g, p->pid), LG_WFE_WAITPID, LG_WG_EXPLAIN, -1);
+            /* waitpid(pid) waits for that child for sure; wait(-1) for
+             * whichever ends first (explanation only). */
+            int pn = process_node(g, p->pid);
+            lg_wg_edge(g, tn, pn, LG_WFE_WAITPID, t->target_pid > 0 ? LG_WG_CERTAIN : LG_WG_EXPLAIN, -1);
+            add_process_threads(g, s, pn);
         }
         break;
     case LG_BLOCK_PIPE_READ:
@@ -992,14 +1110,9 @@ static void build_graph(struct lg_wg *g, struct snapshot *s, bool full)
     }
     if (!full)
         return;
-    for (int i = 0; i < g->nnodes; i++) {
-        if (g->nodes[i].kind != LG_WFN_PROCESS)
-            continue;
-        int pid = g->nodes[i].pid;
-        for (int k = 0; k < s->nthreads; k++)
-            if (s->threads[k].pid == pid)
-                lg_wg_edge(g, i, thread_node(g, s, &s->threads[k]), LG_WFE_THREAD_OF, LG_WG_EXPLAIN, -1);
-    }
+    for (int i = 0; i < g->nnodes; i++)
+        if (g->nodes[i].kind == LG_WFN_PROCESS)
+            add_process_threads(g, s, i);
 }
 
 /* Does some process outside the tree hold the other end of a pipe a stuck
@@ -1215,6 +1328,12 @@ static int write_hang_file(const char *outdir, int root, int verdict, struct lg_
         } else if (n->kind == LG_WFN_LOCK) {
             struct lg_tt_obj o;
             int pid = 0;
+            for (int k = 0; k < s->nthreads; k++) {
+                const struct sv_thread *t = &s->threads[k];
+                if (t->verdict == SV_STUCK && t->op == LG_BLOCK_FLOCK && t->file[0] && t->obj_known &&
+                    lg_wg_find(g, LG_WFN_LOCK, 0, 0, obj_key(&t->obj)) == i)
+                    memcpy(r.name, t->file, sizeof r.name);
+            }
             if (lock_obj_of(g, i, s, &o, &pid)) {
                 r.lock_id = o.id;
                 r.addr = o.addr;

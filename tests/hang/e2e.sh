@@ -80,6 +80,13 @@ deadlock_pshared_mutex)
     [ "$(grep -c '^node .* thread .* cycle$' "$work/out")" = 2 ] || fail "two threads on the cycle"
     lt "$(elapsed)" 2.0 || fail "took $(elapsed) s"
     ;;
+deadlock_flock)
+    # /proc alone: holders of flock(2) locks from /proc/locks.
+    drive --hang-timeout 5 "$work/o" -- "$bin/hang_flock_procs" flock "$work"
+    has '^verdict deadlock'
+    [ "$(grep -c '^edge .* holds certain cycle$' "$work/out")" = 2 ] || fail "two held file locks"
+    lt "$(elapsed)" 2.0 || fail "took $(elapsed) s"
+    ;;
 no_kill)
     # --on-hang wait: reported, left running; then we end it ourselves.
     "$drive" --hang-timeout 1 --no-kill "$work/o" -- "$bin/hang_bigput_fork" >"$work/out" 2>&1 &
@@ -158,6 +165,20 @@ cli_py_abba_heartbeat)
     lgrun --hang-timeout 10 -- "$py" "$src/py/abba_heartbeat.py"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
     has 'error: deadlock: .*abba_heartbeat\.py:20'; has 'error: deadlock: .*abba_heartbeat\.py:27'
+    ;;
+cli_flock)
+    lgrun --hang-timeout 5 -- "$bin/hang_flock_procs" flock "$work"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*waits for file lock on lg-flock-b.*waits for file lock on lg-flock-a'
+    has 'waiting for file lock on lg-flock-a[^ ]* held by process [0-9]+'
+    ;;
+cli_fcntl)
+    # The kernel refuses the second record lock (EDEADLK); the parent then
+    # waits for its child while still holding the lock the child wants.
+    lgrun --hang-timeout 5 -- "$bin/hang_flock_procs" fcntl "$work"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: deadlock: .*waitpid at [^ ]*flock_procs\.c:54'
+    has 'waiting for file lock on lg-flock-a[^ ]* held by process [0-9]+'
     ;;
 cli_py_slow_ok)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77

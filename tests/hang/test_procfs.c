@@ -157,3 +157,28 @@ Test(procfs, children_lists_a_forked_child)
     waitpid(c, NULL, 0);
     cr_assert(seen, "child %d not in /proc children", (int)c);
 }
+
+Test(procfs, proc_locks_lines)
+{
+    const char *text = "1: POSIX  ADVISORY  WRITE 32189 fe:00:10953126 10 14\n"
+                       "2: FLOCK  ADVISORY  WRITE 32189 fe:00:10953113 0 EOF\n"
+                       "2: -> FLOCK  ADVISORY  WRITE 32190 fe:00:10953113 0 EOF\n"
+                       "3: OFDLCK ADVISORY  READ  -1 00:1b:77 0 EOF\n"
+                       "garbage\n";
+    struct lg_proc_flock f[8];
+    int n = lg_proc_parse_locks(text, f, 8);
+    cr_assert_eq(n, 4);
+    cr_assert_str_eq(f[0].type, "POSIX");
+    cr_assert_eq(f[0].pid, 32189);
+    cr_assert_eq(f[0].dev_major, 0xfeu);
+    cr_assert_eq(f[0].ino, 10953126u);
+    cr_assert_eq(f[0].start, 10u);
+    cr_assert_eq(f[0].end, 14u);
+    cr_assert_eq(f[1].end, UINT64_MAX);
+    cr_assert_eq(f[1].blocked, 0);
+    cr_assert_eq(f[2].blocked, 1);
+    cr_assert_eq(f[2].pid, 32190);
+    cr_assert_eq(f[3].write, 0);
+    cr_assert_eq(f[3].pid, -1);
+    cr_assert_eq(f[3].dev_minor, 0x1bu);
+}
