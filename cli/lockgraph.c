@@ -582,10 +582,6 @@ static int cmd_run(int argc, char **argv)
             (ix.kind == LG_EXEC_STATIC || ix.secure || ix.elf_class == 32))
             warn_uninterposable(x.interp, &ix);
     }
-#ifndef LG_HAVE_SUPERVISE
-    if (o.hang_timeout > 0 && o.hang_timeout != DEFAULT_HANG_TIMEOUT)
-        say("this lockgraph was built without the hang supervisor: --hang-timeout has no effect");
-#endif
 
     char shim[PATH_MAX];
     if (find_shim(shim, sizeof shim) != 0)
@@ -852,10 +848,7 @@ static int cmd_graph(int argc, char **argv)
 static void print_version(void)
 {
     printf("lockgraph " LG_VERSION "\n");
-    printf("features:"
-#ifdef LG_HAVE_SUPERVISE
-           " supervise"
-#endif
+    printf("features: supervise"
 #ifdef LG_HAVE_VIZ
            " viz"
 #endif
