@@ -364,6 +364,22 @@ struct lg_rec_hang_jbd {      /* join-before-drain, by node number */
     uint32_t pipe;            /* the pipe only the waiter's process would read */
 };
 
+/* One frame of a blocked thread's stack as the supervisor unwound it from
+ * outside (libdwfl over ptrace), for threads the shim gave no stack
+ * (static binaries, calls it does not interpose: poll, select, raw system
+ * calls). Already symbolized: the live process is gone by analysis time.
+ * text holds file, then function, then module, without NULs. */
+struct lg_rec_hang_frame {
+    uint32_t node;            /* thread node number */
+    uint32_t index;           /* 0 innermost */
+    uint64_t pc;              /* return address (pc of the call + 1), or the pc of frame 0 */
+    int32_t line;             /* 0 unknown */
+    uint16_t file_len, func_len, module_len;
+    uint16_t flags;           /* LG_HFR_SYSTEM: libc, the loader, the shim, the interpreter */
+    char text[];
+};
+enum lg_hang_frame_flags { LG_HFR_SYSTEM = 1u << 0 };
+
 /* --- file and pipe I/O, file locks (kinds 40-49) ----------------------
  * Written by preload/interpose_io.c, read by analyzer/race.c (races on
  * shared files) and analyzer/hang.c (pipe traffic before a join/wait).
@@ -523,6 +539,7 @@ struct lg_rec_file_lock {
     X(WF_EDGE,     32, struct lg_rec_wf_edge)               \
     X(HANG_CYCLE,  33, struct lg_rec_hang_cycle)            \
     X(HANG_JBD,    34, struct lg_rec_hang_jbd)                \
+    X(HANG_FRAME,  35, struct lg_rec_hang_frame)              \
     X(FD_OPEN,     40, struct lg_rec_fd_open)                 \
     X(FD_CLOSE,    41, struct lg_rec_fd_close)                \
     X(FILE_ACCESS, 42, struct lg_rec_file_access)             \
