@@ -203,16 +203,27 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
             latest = w->time_ns;
             closing = i;
         }
+        /* Other locks held, for the reader: the interpreter's own locks
+         * (a Python thread holds its tstate lock all its life) are left
+         * out of the wording; classification still sees them all. */
         const char *gates = "";
-        if (w->ngates) {
-            char buf[512];
-            size_t o = 0;
-            o += (size_t)snprintf(buf, sizeof(buf), " (also holding");
-            for (int g = 0; g < w->ngates && g < 8 && o < sizeof(buf); g++)
-                o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s %s", g ? "," : "",
-                                      lname(m, w->gates[g]));
-            if (o < sizeof(buf))
-                snprintf(buf + o, sizeof(buf) - o, "%s)", w->ngates > 8 ? ", ..." : "");
+        int shown = 0;
+        char buf[512];
+        size_t o = (size_t)snprintf(buf, sizeof(buf), " (also holding");
+        for (int g = 0; g < w->ngates && o < sizeof(buf); g++) {
+            const struct lg_stack *cs = m->locks[w->gates[g]].created_at;
+            if (cs && cs->npy && !lg_loc_python_user(&cs->py[0]))
+                continue;
+            if (shown == 8) {
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", ...");
+                break;
+            }
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s %s", shown ? "," : "",
+                                  lname(m, w->gates[g]));
+            shown++;
+        }
+        if (shown && o < sizeof(buf) - 1) {
+            snprintf(buf + o, sizeof(buf) - o, ")");
             gates = fmt(m, "%s", buf);
         }
         f->details[f->ndetails++] =
