@@ -243,6 +243,17 @@ static const struct lg_process *root_process(const struct lg_model *m)
 
 /* From the first to the last event of the trace; a process that did not
  * end (killed at a hang) ended after its last event, so the card says so. */
+/* What the root process finally ran: the last image its pid exec'd
+ * (python3 behind /usr/bin/env and a pyenv shim). */
+static const char *program_name(const struct lg_model *m, const struct lg_process *root)
+{
+    const struct lg_process *last = root;
+    for (int i = 0; i < m->nprocs; i++)
+        if (m->procs[i].pid == root->pid && m->procs[i].exec_seq > last->exec_seq && m->procs[i].exe)
+            last = &m->procs[i];
+    return last->exe ? lg_viz_basename(last->exe) : NULL;
+}
+
 static void duration_html(struct lg_sb *b, const struct lg_model *m)
 {
     uint64_t start = 0, end = 0;
@@ -287,19 +298,20 @@ static void page_html(struct lg_sb *b, const struct lg_model *m, GVC_t *gvc)
         if (m->findings[i].severity <= LG_SEV_NOTE)
             count[m->findings[i].severity]++;
 
+    const char *program = root ? program_name(m, root) : NULL;
     lg_sb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<title>lockgraph report");
-    if (root && root->exe) {
+    if (program) {
         lg_sb_puts(b, ": ");
-        lg_sb_html(b, lg_viz_basename(root->exe));
+        lg_sb_html(b, program);
     }
     lg_sb_puts(b, "</title><style>");
     lg_sb_puts(b, css);
     lg_sb_puts(b, "</style></head><body><main><header><h1>lockgraph report");
-    if (root && root->exe) {
+    if (program) {
         lg_sb_puts(b, " <span>");
-        lg_sb_html(b, lg_viz_basename(root->exe));
+        lg_sb_html(b, program);
         lg_sb_puts(b, "</span>");
     }
     lg_sb_puts(b, "</h1>");
