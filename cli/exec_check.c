@@ -28,49 +28,40 @@ static void read_interp(int fd, uint64_t off, uint64_t size, char *interp, size_
 
 /* Does the ELF file open on fd have a PT_INTERP program header? Returns
  * 1 yes (its path in interp), 0 no, -1 when the headers cannot be read
- * (then nothing is said). */
+ * (then nothing is said). Both ELF classes: a 32-bit program is reported
+ * as such, since the 64-bit shim cannot load into it. */
 static int elf_has_interp(int fd, int *elf_class, char *interp, size_t len)
 {
-    unsigned char ident[EI_NIDENT];
-    if (pread(fd, ident, sizeof ident, 0) != (ssize_t)sizeof ident)
+    union { Elf64_Ehdr e64; Elf32_Ehdr e32; } eh;
+    union { Elf64_Phdr p64; Elf32_Phdr p32; } ph;
+    uint64_t phoff;
+    unsigned phnum, phentsize, want;
+
+    if (pread(fd, &eh, sizeof eh, 0) < (ssize_t)sizeof eh.e32)
         return -1;
-    if (ident[EI_CLASS] == ELFCLASS64) {
-        Elf64_Ehdr eh;
-        *elf_class = 64;
-        if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh)
-            return -1;
-        if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 4096)
-            return -1;
-        for (unsigned i = 0; i < eh.e_phnum; i++) {
-            Elf64_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf64_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
-                return -1;
-            if (ph.p_type == PT_INTERP) {
-                read_interp(fd, ph.p_offset, ph.p_filesz, interp, len);
-                return 1;
-            }
-        }
-        return 0;
+    int is64 = eh.e64.e_ident[EI_CLASS] == ELFCLASS64;
+    if (is64) {
+        phoff = eh.e64.e_phoff, phnum = eh.e64.e_phnum, phentsize = eh.e64.e_phentsize;
+        want = sizeof ph.p64;
+    } else if (eh.e32.e_ident[EI_CLASS] == ELFCLASS32) {
+        phoff = eh.e32.e_phoff, phnum = eh.e32.e_phnum, phentsize = eh.e32.e_phentsize;
+        want = sizeof ph.p32;
+    } else {
+        return -1;
     }
-    if (ident[EI_CLASS] == ELFCLASS32) {
-        Elf32_Ehdr eh;
-        *elf_class = 32;
-        if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh)
+    *elf_class = is64 ? 64 : 32;
+    if (phentsize != want || phnum == 0 || phnum > 4096)
+        return -1;
+    for (unsigned i = 0; i < phnum; i++) {
+        if (pread(fd, &ph, want, (off_t)(phoff + (uint64_t)i * want)) != (ssize_t)want)
             return -1;
-        if (eh.e_phentsize != sizeof(Elf32_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 4096)
-            return -1;
-        for (unsigned i = 0; i < eh.e_phnum; i++) {
-            Elf32_Phdr ph;
-            if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (Elf32_Off)i * sizeof ph)) != (ssize_t)sizeof ph)
-                return -1;
-            if (ph.p_type == PT_INTERP) {
-                read_interp(fd, ph.p_offset, ph.p_filesz, interp, len);
-                return 1;
-            }
+        if ((is64 ? ph.p64.p_type : ph.p32.p_type) == PT_INTERP) {
+            read_interp(fd, is64 ? ph.p64.p_offset : ph.p32.p_offset,
+                        is64 ? ph.p64.p_filesz : ph.p32.p_filesz, interp, len);
+            return 1;
         }
-        return 0;
     }
-    return -1;
+    return 0;
 }
 
 /* Would the kernel start this file in secure mode (AT_SECURE), where

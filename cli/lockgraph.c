@@ -48,16 +48,21 @@ enum {
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+static void vsay(const char *fmt, va_list ap)
+{
+    char line[8192];
+    vsnprintf(line, sizeof line, fmt, ap);
+    fprintf(stderr, "lockgraph: %s\n", line);
+    fflush(stderr);
+}
+
 /* One line on stderr, prefixed with the tool's name. */
 static void say(const char *fmt, ...)
 {
-    char line[8192];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "lockgraph: %s\n", line);
-    fflush(stderr);
 }
 
 static const char usage_text[] =
@@ -95,12 +100,11 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 
 static int usage_error(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsay(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "lockgraph: %s\n(see lockgraph --help)\n", line);
+    fputs("(see lockgraph --help)\n", stderr);
     return LG_EXIT_USAGE;
 }
 
