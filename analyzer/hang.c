@@ -27,7 +27,17 @@ struct hnode {
     const struct lg_loc *loc;        /* its user frame, NULL */
 };
 
+struct hframe {                      /* a HANG_FRAME record, strings interned */
+    uint32_t node, index;
+    uint64_t pc;
+    int line;
+    const char *file, *function, *module;
+    bool system;
+};
+
 struct hang {
+    struct hframe *fr;
+    int nfr, capfr;
     struct lg_rec_hang h;
     struct hnode *n;
     int nn;
@@ -200,9 +210,49 @@ static void symbolize_via_ancestors(struct lg_model *m, int proc, struct lg_stac
         lg_symbolizer_free(sym);
 }
 
+/* A stack made of the frames the supervisor unwound for node `node`
+ * (threads the shim gave no stack), NULL if there are none. Files inside
+ * the analysis's working folder are shown relative to it, as elsewhere. */
+static struct lg_stack *stack_from_frames(struct lg_model *m, const struct hang *H, uint32_t node)
+{
+    int n = 0;
+    for (int i = 0; i < H->nfr; i++)
+        n += H->fr[i].node == node;
+    if (!n)
+        return NULL;
+    struct lg_arena *a = &m->priv->arena;
+    struct lg_stack *st = lg_arena_alloc(a, sizeof *st);
+    if (!st || !(st->frames = lg_arena_alloc(a, (size_t)n * sizeof *st->frames)))
+        return NULL;
+    st->user = -1;
+    const char *cwd = m->priv->cwd;
+    size_t cl = strlen(cwd);
+    for (int i = 0; i < H->nfr; i++) {
+        const struct hframe *f = &H->fr[i];
+        if (f->node != node || f->index >= (uint32_t)n)
+            continue;
+        struct lg_loc *l = &st->frames[f->index];
+        l->pc = f->pc;
+        l->line = f->line;
+        l->file = (char *)f->file;
+        if (l->file && cl && strncmp(l->file, cwd, cl) == 0 && l->file[cl] == '/')
+            l->file = (char *)lg_intern_str(&m->priv->strs, l->file + cl + 1);
+        l->function = (char *)f->function;
+        l->module = (char *)f->module;
+        if (f->index + 1 > st->n)
+            st->n = f->index + 1;
+    }
+    for (uint32_t i = 0; i < st->n && st->user < 0; i++)
+        for (int k = 0; k < H->nfr; k++)
+            if (H->fr[k].node == node && H->fr[k].index == i && !H->fr[k].system &&
+                (st->frames[i].file || st->frames[i].function))
+                st->user = (int)i;
+    return st;
+}
+
 /* --- reading hang.lgt ------------------------------------------------------ */
 
-static int hang_read(const char *path, struct hang *H)
+static int hang_read(struct lg_model *m, const char *path, struct hang *H)
 {
     struct lg_trace_file tf;
     const char *why;
@@ -251,6 +301,25 @@ static int hang_read(const char *path, struct hang *H)
             memcpy(&H->jbd, p, sizeof H->jbd);
             H->has_jbd = true;
             break;
+        case LG_REC_HANG_FRAME: {
+            const struct lg_rec_hang_frame *f = p;
+            uint32_t room = lg_rec_payload_size(r) - (uint32_t)sizeof *f;
+            if ((uint32_t)f->file_len + f->func_len + f->module_len > room)
+                break;
+            if (lg_grow((void **)&H->fr, &H->capfr, H->nfr + 1, sizeof *H->fr) < 0)
+                break;
+            struct lg_strtab *st = &m->priv->strs;
+            struct hframe *x = &H->fr[H->nfr++];
+            x->node = f->node;
+            x->index = f->index;
+            x->pc = f->pc;
+            x->line = f->line;
+            x->file = f->file_len ? lg_intern(st, f->text, f->file_len) : NULL;
+            x->function = f->func_len ? lg_intern(st, f->text + f->file_len, f->func_len) : NULL;
+            x->module = f->module_len ? lg_intern(st, f->text + f->file_len + f->func_len, f->module_len) : NULL;
+            x->system = (f->flags & LG_HFR_SYSTEM) != 0;
+            break;
+        }
         default:
             break;
         }
@@ -869,7 +938,7 @@ int lg_analyze_hang(struct lg_model *m)
         return join_before_drain_risks(m);   /* the run did not hang */
     struct hang H;
     memset(&H, 0, sizeof H);
-    int rc = hang_read(path, &H);
+    int rc = hang_read(m, path, &H);
     if (rc < 0) {
         lg_model_skip(m, "%s: cannot read the supervisor's hang record (%s)", path, strerror(-rc));
         rc = 0;
@@ -884,8 +953,11 @@ int lg_analyze_hang(struct lg_model *m)
                 n->thread = thread_of(m, n->proc, n->r.tid);
                 n->stack = stack_of(m, n->proc, n->r.pid, n->r.exec_seq, n->r.stack_id);
                 symbolize_via_ancestors(m, n->proc, n->stack);
-                n->loc = lg_stack_user_loc(n->stack);
             }
+            /* No stack from the shim: the one the supervisor unwound. */
+            if (n->r.node_kind == LG_WFN_THREAD && !n->stack)
+                n->stack = stack_from_frames(m, &H, (uint32_t)i);
+            n->loc = lg_stack_user_loc(n->stack);
         } else if (n->r.node_kind == LG_WFN_LOCK) {
             n->lock = lock_of(m, &n->r);
         }
@@ -907,5 +979,6 @@ int lg_analyze_hang(struct lg_model *m)
 out:
     free(H.n);
     free(H.e);
+    free(H.fr);
     return rc;
 }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <dirent.h>
 #include <ctype.h>
+#include <elfutils/libdwfl.h>
 
 /* ===================================================================== */
 /* The wait-for graph (pure)                                              */
@@ -1286,9 +1287,124 @@ static bool lock_obj_of(const struct lg_wg *g, int ln, const struct snapshot *s,
     return false;
 }
 
+/* --- stacks from outside -------------------------------------------------- */
+
+#define UNWIND_MAX 32
+
+struct unwind_ctx {
+    Dwarf_Addr pc[UNWIND_MAX];
+    bool activation[UNWIND_MAX];
+    int n;
+};
+
+static int unwind_frame(Dwfl_Frame *frame, void *arg)
+{
+    struct unwind_ctx *u = arg;
+    Dwarf_Addr pc;
+    bool act;
+    if (u->n >= UNWIND_MAX || !dwfl_frame_pc(frame, &pc, &act))
+        return DWARF_CB_ABORT;
+    u->pc[u->n] = pc;
+    u->activation[u->n] = act;
+    u->n++;
+    return DWARF_CB_OK;
+}
+
+static bool system_module(const char *path)
+{
+    static const char *const sys[] = {"libc.so", "libc-", "ld-linux", "ld64.so", "libpthread", "liblockgraph",
+                                      "libpython", "libunwind", "python3", "python2", "libgcc_s"};
+    const char *b = path ? strrchr(path, '/') : NULL;
+    b = b ? b + 1 : path;
+    if (!b)
+        return true;
+    for (size_t i = 0; i < sizeof sys / sizeof *sys; i++)
+        if (strncmp(b, sys[i], strlen(sys[i])) == 0)
+            return true;
+    return false;
+}
+
+/* For every stuck thread the shim gave no stack, unwind it from outside
+ * (ptrace through libdwfl: the process is stopped while we look, which is
+ * why this runs only when the tree is about to be ended) and append its
+ * symbolized frames as HANG_FRAME records. Best effort: a process that
+ * cannot be attached simply has no frames. */
+static void unwind_stuck_threads(const struct lg_wg *g, const struct snapshot *s, struct recbuf *b)
+{
+    static const Dwfl_Callbacks cb = {
+        .find_elf = dwfl_linux_proc_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+    };
+    for (int pi = 0; pi < s->nprocs; pi++) {
+        int pid = s->procs[pi].pid;
+        bool wanted = false;
+        for (int i = 0; i < g->nnodes && !wanted; i++) {
+            const struct lg_wg_node *n = &g->nodes[i];
+            if (n->kind == LG_WFN_THREAD && n->pid == pid && n->ref >= 0) {
+                const struct sv_thread *t = &s->threads[n->ref];
+                wanted = t->verdict == SV_STUCK && !(t->has_slot && t->slot.op != LG_BLOCK_NONE && t->slot.stack_id);
+            }
+        }
+        if (!wanted)
+            continue;
+        Dwfl *d = dwfl_begin(&cb);
+        if (!d)
+            continue;
+        if (dwfl_linux_proc_report(d, pid) != 0 || dwfl_report_end(d, NULL, NULL) != 0 ||
+            dwfl_linux_proc_attach(d, pid, false) != 0) {
+            dwfl_end(d);
+            continue;
+        }
+        for (int i = 0; i < g->nnodes; i++) {
+            const struct lg_wg_node *n = &g->nodes[i];
+            if (n->kind != LG_WFN_THREAD || n->pid != pid || n->ref < 0)
+                continue;
+            const struct sv_thread *t = &s->threads[n->ref];
+            if (t->verdict != SV_STUCK || (t->has_slot && t->slot.op != LG_BLOCK_NONE && t->slot.stack_id))
+                continue;
+            struct unwind_ctx u = {.n = 0};
+            dwfl_getthread_frames(d, t->tid, unwind_frame, &u);
+            for (int k = 0; k < u.n; k++) {
+                /* A return address points after the call: look up the call. */
+                Dwarf_Addr at = u.pc[k] - (u.activation[k] ? 0 : 1);
+                Dwfl_Module *mod = dwfl_addrmodule(d, at);
+                const char *fn = mod ? dwfl_module_addrname(mod, at) : NULL;
+                const char *modpath = NULL;
+                if (mod)
+                    dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &modpath, NULL);
+                int line = 0;
+                const char *file = NULL;
+                Dwfl_Line *ln = mod ? dwfl_module_getsrc(mod, at) : NULL;
+                if (ln)
+                    file = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
+                size_t fl = file ? strnlen(file, 1024) : 0, nl = fn ? strnlen(fn, 512) : 0,
+                       ml = modpath ? strnlen(modpath, 1024) : 0;
+                size_t size = sizeof(struct lg_rec_hang_frame) + fl + nl + ml;
+                struct lg_rec_hang_frame *r = calloc(1, size);
+                if (!r)
+                    break;
+                r->node = (uint32_t)i;
+                r->index = (uint32_t)k;
+                r->pc = u.pc[k];
+                r->line = line;
+                r->file_len = (uint16_t)fl;
+                r->func_len = (uint16_t)nl;
+                r->module_len = (uint16_t)ml;
+                r->flags = system_module(modpath) ? LG_HFR_SYSTEM : 0;
+                memcpy(r->text, file ? file : "", fl);
+                memcpy(r->text + fl, fn ? fn : "", nl);
+                memcpy(r->text + fl + nl, modpath ? modpath : "", ml);
+                rb_add(b, LG_REC_HANG_FRAME, r, (uint32_t)size);
+                free(r);
+            }
+        }
+        dwfl_end(d);                 /* detaches: the threads run (or die) again */
+    }
+}
+
 static int write_hang_file(const char *outdir, int root, int verdict, struct lg_wg *g,
                            struct snapshot *s, const int *cyc, int ncyc, const struct lg_wg_jbd *jbd,
-                           uint64_t still_ns, uint64_t timeout_ns, uint64_t start_ns)
+                           uint64_t still_ns, uint64_t timeout_ns, uint64_t start_ns, bool unwind)
 {
     struct recbuf b = {0};
     int rc = 0;
@@ -1395,6 +1511,8 @@ static int write_hang_file(const char *outdir, int root, int verdict, struct lg_
         if ((rc = rb_add(&b, LG_REC_HANG_JBD, &r, sizeof r)) < 0)
             goto out;
     }
+    if (unwind)
+        unwind_stuck_threads(g, s, &b);
 
     /* A trace header of its own, so the analyzer reads it like a trace. */
     struct lg_trace_header th;
@@ -1635,7 +1753,7 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
             verdict = LG_HANG_JOIN_BEFORE_DRAIN;
         uint64_t still_ns = now - still_since;
         int wrc = write_hang_file(o->outdir, root, verdict, &full, s, fc, nfc, has_jbd ? &jbd : NULL,
-                                  still_ns, timeout_ns, start);
+                                  still_ns, timeout_ns, start, o->kill_on_hang != 0);
         if (!o->quiet) {
             int nthreads = 0;
             for (int i = 0; i < full.nnodes; i++)

@@ -7,6 +7,7 @@
  *   edge A->B KIND [certain] [cycle]
  *   cycle N N N
  *   jbd waiter=N target=N writer=N pipe=N
+ *   frame NODE #I file:line function [system]
  */
 #include "hang_dump.h"
 #include "lg_trace_read.h"
@@ -79,6 +80,12 @@ int hang_dump(const char *path, FILE *out)
         case LG_REC_HANG_JBD: {
             const struct lg_rec_hang_jbd *j = p;
             fprintf(out, "jbd waiter=%u target=%u writer=%u pipe=%u\n", j->waiter, j->target, j->writer, j->pipe);
+            break;
+        }
+        case LG_REC_HANG_FRAME: {
+            const struct lg_rec_hang_frame *f = p;
+            fprintf(out, "frame %u #%u %.*s:%d %.*s%s\n", f->node, f->index, f->file_len, f->text, f->line,
+                    f->func_len, f->text + f->file_len, f->flags & LG_HFR_SYSTEM ? " system" : "");
             break;
         }
         default:
