@@ -339,6 +339,50 @@ def case_signal_status(tool, a):
         check(p.returncode == want, "killed by SIG%s: exit %d, expected %d" % (sig, p.returncode, want))
 
 
+def case_quiet(tool, a):
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out, "--quiet"], [os.path.join(a.samples, "ordered")])
+    check(p.returncode == 0 and p.stderr == b"", "--quiet on a clean program printed:\n" + text(p.stderr))
+    p = tool.run(["--out", out, "--quiet"], [os.path.join(a.samples, "abba")])
+    check(p.returncode == 66 and b"abba.c:" in p.stderr, "--quiet hid the report of a program with findings")
+
+
+def interrupted(tool, a, how):
+    """Start a long program under the tool, interrupt it `how`, return
+    (exit status, stderr)."""
+    import signal
+    import time
+    out = os.path.join(tool.work, "out")
+    errpath = os.path.join(tool.work, "stderr.txt")
+    with open(errpath, "wb") as err:
+        proc = subprocess.Popen([tool.bin, "run", "--out", out, "--", "sleep", "60"],
+                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        time.sleep(1.0)
+        if how == "term":
+            proc.send_signal(signal.SIGTERM)           # to lockgraph only
+        else:
+            os.killpg(proc.pid, signal.SIGINT)        # Ctrl-C: the whole process group
+        try:
+            rc = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise Failure("lockgraph did not end after SIG%s" % how.upper())
+    with open(errpath, "rb") as fh:
+        return rc, text(fh.read())
+
+
+def case_sigterm_forwarded(tool, a):
+    rc, err = interrupted(tool, a, "term")
+    check(rc == 143, "SIGTERM to lockgraph: exit %d, expected 143 (the program ended by SIGTERM)\n%s" % (rc, err))
+    check("lockgraph:" in err, "no report after SIGTERM:\n" + err)
+
+
+def case_ctrl_c(tool, a):
+    rc, err = interrupted(tool, a, "int")
+    check(rc == 130, "Ctrl-C: exit %d, expected 130 (the program ended by SIGINT; lockgraph stays)\n%s" % (rc, err))
+    check("lockgraph:" in err, "no report after Ctrl-C:\n" + err)
+
+
 def case_error_exitcode(tool, a):
     abba = os.path.join(a.samples, "abba")
     p = tool.run(["--out", os.path.join(tool.work, "out")], [abba])
