@@ -524,3 +524,13 @@ Test(viz, thousands_of_cycles_are_capped_and_counted)
     free(svg);
     fx_free(m);
 }
+
+Test(viz, same_model_gives_the_same_page_byte_for_byte)
+{
+    struct lg_model *m = fx_mixed();
+    char *a = html_of(m), *b = html_of(m);
+    cr_expect_str_eq(a, b, "the HTML page must be deterministic");
+    free(a);
+    free(b);
+    fx_free(m);
+}
