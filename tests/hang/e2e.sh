@@ -87,6 +87,12 @@ deadlock_flock)
     [ "$(grep -c '^edge .* holds certain cycle$' "$work/out")" = 2 ] || fail "two held file locks"
     lt "$(elapsed)" 2.0 || fail "took $(elapsed) s"
     ;;
+hang_poll_unwound)
+    drive --hang-timeout 1 "$work/o" -- "$bin/hang_poll_self"
+    has '^verdict hang'
+    has 'sys=7 state=S'
+    has '^frame 0 #[0-9]+ [^ ]*poll_self\.c:14 main$'
+    ;;
 no_kill)
     # --on-hang wait: reported, left running; then we end it ourselves.
     "$drive" --hang-timeout 1 --no-kill "$work/o" -- "$bin/hang_bigput_fork" >"$work/out" 2>&1 &
@@ -179,6 +185,12 @@ cli_fcntl)
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
     has 'error: deadlock: .*waitpid at [^ ]*flock_procs\.c:54'
     has 'waiting for file lock on lg-flock-a[^ ]* held by process [0-9]+'
+    ;;
+cli_poll_unwound)
+    lgrun --hang-timeout 1 -- "$bin/hang_poll_self"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: hang: all 1 thread'
+    has 'blocked in poll at [^ ]*poll_self\.c:14'
     ;;
 cli_py_slow_ok)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
