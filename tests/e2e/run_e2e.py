@@ -248,6 +248,17 @@ def case_static_hang(tool, a):
     check(err.count("is statically linked") == 1, "expected the static-binary message once:\n" + err)
 
 
+def case_elf32(tool, a):
+    if not a.elf32_bin or not os.path.exists(a.elf32_bin):
+        raise Skip("the toolchain cannot build a 32-bit program")
+    if subprocess.run([a.elf32_bin], timeout=30).returncode != 5:
+        raise Skip("this system cannot run 32-bit programs")
+    p = tool.run(["--out", os.path.join(tool.work, "out")], [a.elf32_bin])
+    err = text(p.stderr)
+    check(p.returncode == 5, "32-bit program: exit %d, expected its own 5" % p.returncode)
+    check(err.count("is a 32-bit program") == 1, "expected the 32-bit message once:\n" + err)
+
+
 def case_setuid_binary(tool, a):
     if os.geteuid() != 0:
         raise Skip("making a setuid binary of another user needs root")
@@ -522,6 +533,7 @@ def main():
     c.add_argument("--static-bin")
     c.add_argument("--build-dir")
     c.add_argument("--bad-loader-bin")
+    c.add_argument("--elf32-bin")
     a = ap.parse_args()
     tool = Tool(a.lockgraph, fresh_dir(a.work))
     try:
