@@ -27,6 +27,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    pass
+
+
 def version_key(path):
     m = re.search(r"/(\d+)\.(\d+)\.(\d+)/", path)
     return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
@@ -363,6 +367,44 @@ def case_daemon(python, probe, tmp):
             raise Failure("run %d: no capture in the daemon threads" % i)
 
 
+def regrtest_totals(text):
+    """The lines of a regrtest run that must not change under the probe."""
+    return [l.strip() for l in text.splitlines()
+            if re.match(r"(Total tests:|Total test files:|Result:|Tests result:|"
+                        r"(All )?\d+ tests? (OK|failed|skipped))", l.strip())]
+
+
+def case_cpython_tests(python, probe, tmp):
+    """CPython's own test_threading, test_thread and test_queue give the
+    same totals with the probe capturing at every lock call as without, and
+    every decoded line agrees with PyCode_Addr2Line."""
+    tests = ["test_threading", "test_thread", "test_queue"]
+    have = subprocess.run([python, "-c", "import test.test_threading, test.test_queue"],
+                          capture_output=True)
+    if have.returncode != 0:
+        raise Skip("%s has no test suite (Debian ships it in libpython3.11-testsuite)" % python)
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    plain = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
+                           timeout=900, env=env)
+    out = os.path.join(tmp, "out.txt")
+    env.update(LD_PRELOAD=probe, LG_PYPROBE_OUT=out)
+    probed = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
+                            timeout=900, env=env)
+    want, got = regrtest_totals(plain.stdout), regrtest_totals(probed.stdout)
+    if not want or want != got or plain.returncode != probed.returncode:
+        raise Failure("regrtest differs under the probe:\n  without: %s (exit %d)\n  with:    %s (exit %d)"
+                      % (want, plain.returncode, got, probed.returncode))
+    o = Output(out)
+    summaries = [fields(x) for x in o.kind("summary")]
+    bad = [x for x in summaries if x["mismatches"] != "0"]
+    checked = sum(int(x["lines_checked"]) for x in summaries)
+    if bad or checked < 100000:
+        raise Failure("%d lines checked, mismatches in %s" % (checked, bad))
+    print("regrtest: %s; %d processes, %d lines checked against PyCode_Addr2Line"
+          % (" / ".join(got), len(summaries), checked))
+
+
 def case_bench(python, probe, tmp):
     o = run(python, probe, [os.path.join(HERE, "probe_bench.py")],
             os.path.join(tmp, "out.txt"), 120,
@@ -418,6 +460,10 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lg-pyprobe-")
     try:
         CASES[a.case](python, os.path.abspath(a.probe), tmp)
+    except Skip as e:
+        print("SKIP:", e)
+        shutil.rmtree(tmp)
+        return SKIP
     except Failure as e:
         print("FAIL %s with %s: %s" % (a.case, python, e))
         print("output kept in", tmp)

@@ -208,12 +208,60 @@ def run_sample(lockgraph, python, sample, work, native_only=False):
     return 0
 
 
+REGRTEST = ["test_threading", "test_thread", "test_queue"]
+
+
+def regrtest_totals(text):
+    return [l.strip() for l in text.splitlines()
+            if re.match(r"(Total tests:|Total test files:|Result:|Tests result:|"
+                        r"(All )?\d+ tests? (OK|failed|skipped))", l.strip())]
+
+
+def run_regrtest(lockgraph, python, work):
+    """CPython's own thread tests give the same totals under lockgraph as
+    without it, with no error finding; prints the wall-time ratio."""
+    import time
+    have = subprocess.run(python + ["-c", "import test.test_threading, test.test_queue"],
+                          capture_output=True)
+    if have.returncode != 0:
+        print("SKIP: %s has no test suite (Debian: libpython3.11-testsuite)" % python[0])
+        return SKIP
+    t0 = time.monotonic()
+    plain = subprocess.run(python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
+                           timeout=1200, cwd=work)
+    t1 = time.monotonic()
+    out = os.path.join(work, "out")
+    under = subprocess.run([lockgraph, "run", "--out", out, "--hang-timeout", "0", "--"] +
+                           python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
+                           timeout=2400, cwd=work)
+    t2 = time.monotonic()
+    want, got = regrtest_totals(plain.stdout), regrtest_totals(under.stdout)
+    problems = []
+    if not want or want != got:
+        problems.append("regrtest totals differ:\n    without: %s\n    under:   %s" % (want, got))
+    if under.returncode not in (plain.returncode, 66):
+        problems.append("exit %d under lockgraph, %d without" % (under.returncode, plain.returncode))
+    r = subprocess.run([lockgraph, "report", out, "--format", "json"], capture_output=True,
+                       timeout=1200)
+    doc = json.loads(r.stdout) if r.returncode == 0 else {}
+    errors = [f for f in doc.get("findings") or [] if f.get("severity") == "error"]
+    if r.returncode != 0 or errors:
+        problems.append("report exit %d, %d error finding(s):\n%s"
+                        % (r.returncode, len(errors), brief(errors[:10])))
+    if problems:
+        raise Failure("\n  ".join(problems))
+    print("regrtest %s: %s; %.1f s without, %.1f s under lockgraph (x%.2f)"
+          % (" ".join(REGRTEST), " / ".join(got), t1 - t0, t2 - t1, (t2 - t1) / (t1 - t0)))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lockgraph", required=True)
     ap.add_argument("--python", required=True)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("sample")
+    ap.add_argument("sample", help="a samples/python program, or 'regrtest' for CPython's "
+                    "test_threading, test_thread and test_queue")
     a = ap.parse_args()
     lockgraph = os.path.abspath(a.lockgraph)
     shim = os.path.join(os.path.dirname(os.path.dirname(lockgraph)), "lib", "liblockgraph.so")
@@ -226,8 +274,11 @@ def main():
         return SKIP
     work = tempfile.mkdtemp(prefix="lg-pysample-")
     try:
-        status = run_sample(lockgraph, python, os.path.abspath(a.sample), work,
-                            native_only=a.python == "other")
+        if a.sample == "regrtest":
+            status = run_regrtest(lockgraph, python, work)
+        else:
+            status = run_sample(lockgraph, python, os.path.abspath(a.sample), work,
+                                native_only=a.python == "other")
     except Failure as e:
         print("FAIL %s with %s: %s" % (a.sample, python[0], e))
         print("output kept in", work)
