@@ -41,9 +41,9 @@ static const char *format_for(const char *path)
     return NULL;
 }
 
-/* We open the file ourselves and hand gvRender the stream: Graphviz's
- * own gvRenderFilename exit()s the whole process when it cannot open
- * its output, and a library must not do that to the CLI. */
+/* We open the file ourselves and hand gvRender the stream: Graphviz
+ * 2.42's gvRenderFilename returns 0 when it cannot open its output (it
+ * only prints a line on stderr), so a bad path would pass for success. */
 int lg_viz_render_file(const struct lg_model *m, const struct lg_viz_opts *o, const char *path,
                        const char **err)
 {
