@@ -14,9 +14,9 @@
  * is filled at open/pipe/dup and lazily by one fstat on the first use of
  * an unknown fd, and invalidated at close/dup2 (without the guard, so a
  * close the shim did not record can never leave a stale identity behind).
- * Ignored fds (standard streams, terminals, other devices, directories,
- * sockets other than socketpairs, /proc, /sys, /dev, the tool's own
- * output folder) cost one array load. A tracked file costs, after its
+ * Ignored fds (standard streams unless they are pipes, terminals, other
+ * devices, directories, sockets other than socketpairs, /proc, /sys, /dev,
+ * the tool's own output folder) cost one array load. A tracked file costs, after its
  * first access per (thread, session, op), a few relaxed atomic adds and a
  * vDSO clock read: the FILE_ACCESS / PIPE_IO record is bumped in place.
  *
@@ -494,8 +494,8 @@ static void io_pipe_traffic(struct lg_thread *t, int fd, struct io_fd *e, int di
 /* Classify an fd by fstat. Returns an enum lg_fd_type, or 0 to ignore. */
 static int io_classify(int fd, const struct stat *sb, int from_pipe)
 {
-    if (fd <= 2)
-        return 0;               /* standard streams: never a race, never ours */
+    if (fd <= 2)                /* standard streams: never a file race, but a pipe */
+        return S_ISFIFO(sb->st_mode) ? LG_FD_PIPE : 0;  /* there still forms wait-for edges */
     if (S_ISREG(sb->st_mode))
         return LG_FD_FILE;
     if (S_ISFIFO(sb->st_mode))
@@ -520,7 +520,7 @@ static struct io_fd *io_fill(struct lg_thread *t, int fd, int type, const char *
         type = io_classify(fd, &sb, (fdo & LG_FDO_LAZY) != 0);
     if (type == LG_FD_FILE && io_path_ignored(path))
         type = 0;
-    if (!type || fd <= 2) {
+    if (!type || (fd <= 2 && type == LG_FD_FILE)) {
         e->epoch = lg_g.epoch;
         atomic_store_explicit(&e->state, IO_IGNORED, memory_order_release);
         return NULL;
@@ -858,7 +858,7 @@ static void io_duped(int oldfd, int newfd)
         io_slots_clear(dst);
         uint32_t fdo = src->fdo & (LG_FDO_READ_END | LG_FDO_WRITE_END | LG_FDO_STDIO);
         io_rec_open(t, newfd, dst, fdo | LG_FDO_DUP, src->session, NULL, NULL);
-        atomic_store_explicit(&dst->state, newfd <= 2 ? IO_IGNORED : IO_TRACKED,
+        atomic_store_explicit(&dst->state, newfd <= 2 && dst->type == LG_FD_FILE ? IO_IGNORED : IO_TRACKED,
                               memory_order_release);
     }
     errno = saved;

@@ -155,7 +155,9 @@ static void blocked_flock(const struct lg_tt_header *map)
     unlink(path);
 }
 
-static void blocked_writer(const struct lg_tt_header *map)
+/* to_stdout: the child writes into the pipe through its fd 1, as a
+ * subprocess with stdout=PIPE does. */
+static void blocked_writer(const struct lg_tt_header *map, int to_stdout)
 {
 
     int q[2];
@@ -165,8 +167,14 @@ static void blocked_writer(const struct lg_tt_header *map)
     pid_t child = fork();
     if (child == 0) {
         close(q[0]);
+        int wfd = q[1];
+        if (to_stdout) {
+            dup2(q[1], 1);
+            close(q[1]);
+            wfd = 1;
+        }
         char *big = calloc(1, BIG);
-        ssize_t n = write(q[1], big, BIG);   /* blocks: the pipe holds 64 KiB */
+        ssize_t n = write(wfd, big, BIG);   /* blocks: the pipe holds 64 KiB */
         _exit(n == BIG ? 0 : 3);
     }
     close(q[1]);
@@ -180,7 +188,8 @@ static void blocked_writer(const struct lg_tt_header *map)
     if (found) {
         CHECK(slot.obj.ino == (uint64_t)st.st_ino, "slot inode %llu, pipe inode %llu",
               (unsigned long long)slot.obj.ino, (unsigned long long)st.st_ino);
-        CHECK(slot.target_fd == q[1], "slot fd %d, write end %d", slot.target_fd, q[1]);
+        int wfd = to_stdout ? 1 : q[1];
+        CHECK(slot.target_fd == wfd, "slot fd %d, write end %d", slot.target_fd, wfd);
         CHECK(slot.aux == BIG, "slot asks for %llu bytes, wrote %d", (unsigned long long)slot.aux, BIG);
         CHECK(!(slot.flags & LG_TT_TIMED), "a pipe write is an untimed wait");
     }
@@ -204,7 +213,8 @@ int main(void)
     results_and_errno();
     const struct lg_tt_header *map = table();
     if (map) {
-        blocked_writer(map);
+        blocked_writer(map, 0);
+        blocked_writer(map, 1);
         blocked_flock(map);
         munmap((void *)map, LG_TT_SIZE);
     }
