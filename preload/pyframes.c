@@ -474,7 +474,8 @@ enum { USER_CODE, LIBRARY_CODE, IMPORT_CODE };
 
 /* Whose code this is: the import system's (frozen importlib), the standard
  * library's or an installed package's (other frozen modules, files under
- * .../lib/python3.X/, site-packages included), or the user's. */
+ * .../lib/python3.X/ with site-packages, Debian's /usr/lib/python3/), or
+ * the user's. */
 static int code_owner(const char *code)
 {
     const char *obj = load_ptr(code, LG_PY311_CODE_FILENAME);
@@ -493,7 +494,10 @@ static int code_owner(const char *code)
         return IMPORT_CODE;
     if (n >= 8 && memcmp(text, "<frozen ", 8) == 0)
         return LIBRARY_CODE;
-    return memmem(text, (size_t)n, "/lib/python3.", 13) ? LIBRARY_CODE : USER_CODE;
+    if (memmem(text, (size_t)n, "/lib/python3.", 13) ||      /* stdlib, site-packages */
+        memmem(text, (size_t)n, "/lib/python3/", 13))        /* Debian's dist-packages */
+        return LIBRARY_CODE;
+    return USER_CODE;
 }
 
 /* The instruction at code unit `at` (EXTENDED_ARG prefixes folded in). */
