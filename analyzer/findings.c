@@ -364,6 +364,15 @@ static int find_cycles(struct lg_model *m)
             rc = -ENOMEM;
             goto out;
         }
+        /* Every edge of a cycle has witnesses, unless a trace could not
+         * be read again for them (then the cycle cannot be shown). */
+        bool bare = false;
+        for (int k = 0; k < cyc[i].n; k++)
+            bare |= m->edges[cyc[i].edges[k]].nw == 0;
+        if (bare) {
+            free(chosen);
+            continue;
+        }
         lg_cycle_classify(m, &cyc[i], CLASSIFY_BUDGET, &cls);
         if (cls.verdict != LG_CYCLE_DEADLOCK && python_internal(m, &cyc[i], chosen)) {
             internal++;

@@ -69,7 +69,8 @@ struct loader {
     long nwitnesses;
     struct reap *reaps;
     int nreaps, cap_reaps;
-    bool huge;                /* more witnesses than KEEP_ALL_WITNESSES */
+    bool huge;                /* more witnesses than witness_limit */
+    long witness_limit;       /* KEEP_ALL_WITNESSES, or LOCKGRAPH_WITNESS_LIMIT (tests) */
     uint64_t last_thread_key; /* one-entry cache in front of the threads map */
     int last_thread;
 };
@@ -495,7 +496,16 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
         s->dep_problem = true;
         nheld = (uint32_t)room;
     }
-    int acq = lock_of(L, s, d->lock_id);
+    /* Pass 2 only looks up what pass 1 made: a file that grew in between
+     * (a live run) must not add locks, threads or edges behind the
+     * arrays sized after pass 1. */
+    int acq = -1;
+    if (pass == 2) {
+        if (!LOCK_GET(s, d->lock_id, &acq))
+            return;
+    } else {
+        acq = lock_of(L, s, d->lock_id);
+    }
     if (acq < 0)
         return;
     if (nheld > 64) {
@@ -503,11 +513,24 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
         if (!held_locks)
             return;
     }
-    int thread = thread_of(L, s->proc, r->tid, r->time_ns);
+    int thread = -1;
+    if (pass == 2) {
+        uint64_t key = (uint64_t)(uint32_t)s->proc << 32 | (uint32_t)r->tid;
+        if (!lg_map_get(&L->threads, key, &thread))
+            thread = -1;
+    } else {
+        thread = thread_of(L, s->proc, r->tid, r->time_ns);
+    }
     if (pass == 1 && nheld)
         L->m->lock_ops += d->count ? d->count : 1;
-    for (uint32_t i = 0; i < nheld; i++)
-        held_locks[i] = lock_of(L, s, d->held[i].lock_id);
+    for (uint32_t i = 0; i < nheld; i++) {
+        if (pass == 2) {
+            if (!LOCK_GET(s, d->held[i].lock_id, &held_locks[i]))
+                held_locks[i] = -1;
+        } else {
+            held_locks[i] = lock_of(L, s, d->held[i].lock_id);
+        }
+    }
     for (uint32_t i = 0; i < nheld && thread >= 0; i++) {
         int from = held_locks[i];
         if (from < 0 || from == acq)
@@ -525,7 +548,14 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
         const int *comp = L->p->scc_comp;
         if (pass == 2 && comp && (comp[from] != comp[acq] || L->p->scc_size[comp[from]] < 2))
             continue;
-        int e = edge_of(L, from, acq);
+        int e;
+        if (pass == 2) {
+            uint64_t key = (uint64_t)(uint32_t)from << 32 | (uint32_t)acq;
+            if (!lg_map_get(&L->edges, key, &e))
+                continue;
+        } else {
+            e = edge_of(L, from, acq);
+        }
         if (e < 0)
             continue;
         struct lg_edge *ed = &L->m->edges[e];
@@ -533,9 +563,9 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
             if (ed->nw_seen++ == 0 && !L->huge)
                 fill_witness(L, s, &L->first[e], thread, d, d->held, nheld, i, held_locks, acq,
                              r->time_ns);
-            if (++L->nwitnesses > KEEP_ALL_WITNESSES)
+            if (++L->nwitnesses > L->witness_limit)
                 L->huge = true;
-        } else if (L->keep_all[e]) {
+        } else if (L->keep_all[e] && L->fill[e] < ed->nw_seen) {
             fill_witness(L, s, &ed->w[L->fill[e]++], thread, d, d->held, nheld, i, held_locks,
                          acq, r->time_ns);
         }
@@ -1091,6 +1121,9 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     *out = NULL;
     *err = NULL;
     L.last_thread = -1;
+    L.witness_limit = KEEP_ALL_WITNESSES;
+    if (getenv("LOCKGRAPH_WITNESS_LIMIT"))
+        L.witness_limit = atol(getenv("LOCKGRAPH_WITNESS_LIMIT"));
     phase(NULL);
     d = opendir(dir);
     if (!d) {

@@ -260,3 +260,46 @@ Test(trace_roundtrip, missing_folder_is_a_clear_error)
     cr_assert_eq(lg_model_load(path, &model, &err), -ENOENT);
     cr_assert(strstr(err, "does-not-exist") && strstr(err, "cannot open"), "%s", err);
 }
+
+Test(trace_roundtrip, huge_trace_keeps_witnesses_of_cycle_edges_only)
+{
+    /* Pretend the trace is huge (limit of 5 witnesses): edges on no cycle
+     * keep none, edges inside the component keep all of theirs. */
+    setenv("LOCKGRAPH_WITNESS_LIMIT", "5", 1);
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    for (uint64_t i = 1; i <= 20; i++)
+        tw_lock(w, 1000 + i, i, 0, LG_LOCK_NAMED_SEM, 0, "L");
+    for (uint64_t i = 3; i < 20; i++)          /* background, acyclic */
+        tw_dep_ids(w, PID, 2000 + i, i + 1, (uint64_t[]){ i }, 1, 0);
+    tw_thread_start(w, 301, 2500, PID);
+    tw_thread_start(w, 302, 2501, PID);
+    tw_thread_start(w, 303, 2502, PID);
+    tw_dep_ids(w, 301, 3000, 2, (uint64_t[]){ 1 }, 1, 0);
+    tw_dep_ids(w, 303, 3001, 2, (uint64_t[]){ 20, 1 }, 2, 0);   /* a second witness of 1->2 */
+    tw_dep_ids(w, 302, 3002, 1, (uint64_t[]){ 2 }, 1, 0);
+    free(tw_close(w, true));
+    load();
+    unsetenv("LOCKGRAPH_WITNESS_LIMIT");
+    int on_cycle = 0, bare = 0;
+    for (int e = 0; e < model->nedges; e++) {
+        const struct lg_edge *ed = &model->edges[e];
+        bool cyc = (ed->from == 0 && ed->to == 1) || (ed->from == 1 && ed->to == 0);
+        if (cyc) {
+            on_cycle++;
+            cr_assert_eq(ed->nw, ed->nw_seen, "edge %d->%d keeps all", ed->from, ed->to);
+            cr_assert_not_null(ed->w);
+        } else {
+            bare++;
+            cr_assert_eq(ed->nw, 0);
+            cr_assert_geq(ed->nw_seen, 1);
+        }
+    }
+    cr_assert_eq(on_cycle, 2);
+    cr_assert_gt(bare, 10);
+    cr_assert_eq(model->nfindings, 1);
+    cr_assert_eq(model->findings[0].severity, LG_SEV_ERROR);
+    const struct lg_edge *ab = model->edges[model->findings[0].steps[0].edge].from == 0
+                                   ? &model->edges[model->findings[0].steps[0].edge]
+                                   : &model->edges[model->findings[0].steps[1].edge];
+    cr_assert_eq(ab->nw, 2);
+}
