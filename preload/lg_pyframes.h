@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 struct lg_pyframe {
-    const char *file;      /* points into the interpreter's own string; copy before the call returns */
-    uint16_t file_len;     /* file is NULL, len 0, when its UTF-8 is not at hand (non-ASCII, uncached) */
+    const char *file;      /* UTF-8, not NUL-terminated: into the interpreter's own string, or
+                              (non-ASCII names) a per-thread buffer; copy before the next call */
+    uint16_t file_len;     /* file is NULL, len 0, when a name does not fit that buffer (512 B) */
     const char *func;      /* co_name, same rules as file */
     uint16_t func_len;
     uint32_t line;         /* 0 when the instruction has no line */
@@ -35,6 +36,7 @@ int lg_py_active(void);
 
 /* Address range of the interpreter's runtime state (_PyRuntime), whose
  * mutexes and condvars are the GIL's: the shim keeps them out of the graph.
+ * Known for any CPython version found (3.12 too), not only supported ones.
  * Sets lo = hi = 0 when there is no interpreter. */
 void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi);
 
