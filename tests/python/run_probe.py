@@ -447,6 +447,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 
 
 def main():
+    sys.stdout.reconfigure(errors="backslashreplace")   # names in any script
     ap = argparse.ArgumentParser()
     ap.add_argument("--probe", required=True)
     ap.add_argument("--python", required=True)

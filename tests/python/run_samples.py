@@ -208,6 +208,51 @@ def run_sample(lockgraph, python, sample, work, native_only=False):
     return 0
 
 
+# A student's AB/BA program with Chinese file, variable and function names:
+# CPython keeps no UTF-8 copy of such names; pyframes.c encodes them.
+NONASCII_SAMPLE = """\
+import threading, time
+锁甲 = threading.Lock()
+锁乙 = threading.Lock()
+步骤 = 0
+def 线程一():
+    global 步骤
+    with 锁甲:
+        with 锁乙:  # LG-EXPECT: lock-order-cycle
+            pass
+    步骤 = 1
+    while 步骤 < 2:
+        time.sleep(0.001)
+def 线程二():
+    global 步骤
+    while 步骤 < 1:
+        time.sleep(0.001)
+    with 锁乙:
+        with 锁甲:  # LG-EXPECT: lock-order-cycle
+            pass
+    步骤 = 2
+ts = [threading.Thread(target=线程一), threading.Thread(target=线程二)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+"""
+
+
+def run_nonascii(lockgraph, python, work):
+    sample = os.path.join(work, "死锁_演示.py")
+    with open(sample, "w", encoding="utf-8") as f:
+        f.write(NONASCII_SAMPLE)
+    status = run_sample(lockgraph, python, sample, work)
+    doc = json.loads(subprocess.run([lockgraph, "report", os.path.join(work, "out"),
+                                     "--format", "json"], capture_output=True).stdout)
+    funcs = {l.get("function") for f in doc.get("findings") or []
+             if f.get("kind") == "lock-order-cycle" for l in f.get("locations") or []}
+    if not {"线程一", "线程二"} <= funcs:
+        raise Failure("the cycle does not name the functions 线程一 and 线程二: %s" % funcs)
+    return status
+
+
 REGRTEST = ["test_threading", "test_thread", "test_queue"]
 
 
@@ -256,11 +301,13 @@ def run_regrtest(lockgraph, python, work):
 
 
 def main():
+    sys.stdout.reconfigure(errors="backslashreplace")   # names in any script
     ap = argparse.ArgumentParser()
     ap.add_argument("--lockgraph", required=True)
     ap.add_argument("--python", required=True)
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("sample", help="a samples/python program, or 'regrtest' for CPython's "
+    ap.add_argument("sample", help="a samples/python program, 'nonascii' for an AB/BA "
+                    "program named in Chinese, or 'regrtest' for CPython's "
                     "test_threading, test_thread and test_queue")
     a = ap.parse_args()
     lockgraph = os.path.abspath(a.lockgraph)
@@ -276,6 +323,8 @@ def main():
     try:
         if a.sample == "regrtest":
             status = run_regrtest(lockgraph, python, work)
+        elif a.sample == "nonascii":
+            status = run_nonascii(lockgraph, python, work)
         else:
             status = run_sample(lockgraph, python, os.path.abspath(a.sample), work,
                                 native_only=a.python == "other")
