@@ -183,7 +183,7 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
     const char *text = cycle_text(m, c);
     f->steps = lg_arena_alloc(a, (size_t)c->n * sizeof(*f->steps));
     f->threads = lg_arena_alloc(a, (size_t)c->n * sizeof(int));
-    f->details = lg_arena_alloc(a, ((size_t)c->n + 2) * sizeof(char *));
+    f->details = lg_arena_alloc(a, ((size_t)c->n + 3) * sizeof(char *));
     if (!text || !f->steps || !f->threads || !f->details)
         return -ENOMEM;
 
@@ -318,6 +318,28 @@ static bool python_internal(const struct lg_model *m, const struct lg_cycle *c, 
     return true;
 }
 
+/* Order-free hash of a cycle's source lines (acquisition and held
+ * acquisition of each chosen witness) and verdict; 0 when a line is
+ * unknown (such cycles are never merged). */
+static uint64_t cycle_signature(const struct lg_model *m, const struct lg_cycle *c,
+                                const int *chosen, int verdict)
+{
+    uint64_t sum = 0, x = 0;
+    for (int i = 0; i < c->n; i++) {
+        const struct lg_witness *w = &m->edges[c->edges[i]].w[chosen[i]];
+        const struct lg_loc *a = lg_stack_user_loc(w->acquired_at);
+        const struct lg_loc *h = lg_stack_user_loc(w->held_at);
+        if (!a || !h || !a->file || !h->file || !a->line || !h->line)
+            return 0;
+        uint64_t e = lg_mix64((uint64_t)(uintptr_t)a->file ^ lg_mix64((uint64_t)a->line) ^
+                              lg_mix64((uint64_t)(uintptr_t)h->file + (uint64_t)h->line * 31));
+        sum += e;
+        x ^= lg_mix64(e);
+    }
+    uint64_t sig = lg_mix64(sum ^ lg_mix64(x + (uint64_t)c->n) ^ (uint64_t)verdict);
+    return sig ? sig : 1;
+}
+
 static int find_cycles(struct lg_model *m)
 {
     struct lg_graph g;
@@ -352,7 +374,8 @@ static int find_cycles(struct lg_model *m)
     if (truncated)
         lg_model_skip(m, "cycle search stopped after %d cycles (work limit reached); "
                       "more cycles may exist", ncyc);
-    int internal = 0;
+    int internal = 0, *same_shape = NULL, cap_same = 0;
+    struct lg_map sigs = { 0 };
     if (ncyc > MAX_CYCLES) {
         lg_model_skip(m, "%d lock-order cycles found; reporting the first %d", ncyc, MAX_CYCLES);
         ncyc = MAX_CYCLES;
@@ -379,15 +402,36 @@ static int find_cycles(struct lg_model *m)
             free(chosen);
             continue;
         }
+        /* Many instances, one bug: a cycle whose acquisitions are at the
+         * same source lines as one already reported (locks in heap
+         * objects born at one site) is counted there, not repeated. */
+        uint64_t sig = cycle_signature(m, &cyc[i], chosen, cls.verdict);
+        int prev;
+        if (sig && lg_map_get(&sigs, sig, &prev)) {
+            same_shape[prev]++;
+            free(chosen);
+            continue;
+        }
         rc = cycle_finding(m, &cyc[i], &cls);
         free(chosen);
         if (rc < 0)
             goto out;
+        if (sig && lg_grow((void **)&same_shape, &cap_same, m->nfindings, sizeof(int)) == 0)
+            lg_map_put(&sigs, sig, m->nfindings - 1);
+    }
+    for (int k = 0; k < m->nfindings && k < cap_same; k++) {
+        struct lg_finding *f = &m->findings[k];
+        if (same_shape[k] && f->kind == LG_FK_LOCK_ORDER_CYCLE)
+            f->details[f->ndetails++] =
+                fmt(m, "(and %d more cycle%s of the same shape through other locks taken at "
+                    "these same lines)", same_shape[k], same_shape[k] > 1 ? "s" : "");
     }
     if (internal)
         lg_model_skip(m, "%d lock-order cycle%s among the Python standard library's own locks "
                       "(not a deadlock) not reported", internal, internal > 1 ? "s" : "");
 out:
+    lg_map_free(&sigs);
+    free(same_shape);
     lg_cycles_free(cyc, ncyc > 0 ? ncyc : 0);
     free(comp);
     free(size);

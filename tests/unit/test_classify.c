@@ -346,3 +346,30 @@ Test(cycles_classify, python_user_cycle_is_reported)
     finish(w);
     cr_assert_eq(only_cycle()->severity, LG_SEV_ERROR);
 }
+
+Test(cycles_classify, same_shape_cycles_over_other_instances_are_counted_once)
+{
+    /* Four accounts born at one site; transfers both ways between 10/11
+     * and between 12/13, always at the same two source lines. */
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    tw_pystack(w, 1, "bank.py", 3, "__init__");
+    tw_pystack(w, 2, "bank.py", 7, "transfer");
+    tw_pystack(w, 3, "bank.py", 8, "transfer");
+    for (uint64_t id = 10; id <= 13; id++)
+        tw_lock(w, 1000 + id, id, 0x100 * id, LG_LOCK_MUTEX, 1, NULL);
+    for (int t = 101; t <= 104; t++)
+        tw_thread_start(w, t, 2000 + t, PID);
+    struct lg_held h10 = { .lock_id = 10, .stack_id = 2 }, h11 = { .lock_id = 11, .stack_id = 2 };
+    struct lg_held h12 = { .lock_id = 12, .stack_id = 2 }, h13 = { .lock_id = 13, .stack_id = 2 };
+    tw_dep(w, 101, 3000, 11, LG_MODE_WRITE, 0, 3, &h10, 1);
+    tw_dep(w, 102, 3001, 10, LG_MODE_WRITE, 0, 3, &h11, 1);
+    tw_dep(w, 103, 3002, 13, LG_MODE_WRITE, 0, 3, &h12, 1);
+    tw_dep(w, 104, 3003, 12, LG_MODE_WRITE, 0, 3, &h13, 1);
+    finish(w);
+    const struct lg_finding *f = only_cycle();
+    cr_assert_eq(f->severity, LG_SEV_ERROR);
+    cr_assert_str_eq(f->message, "lock-order cycle mutex at bank.py:3 -> mutex at bank.py:3 #2 -> "
+                                 "mutex at bank.py:3 (potential deadlock)");
+    cr_assert(strstr(f->details[f->ndetails - 1], "1 more cycle of the same shape"), "%s",
+              f->details[f->ndetails - 1]);
+}
