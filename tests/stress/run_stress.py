@@ -298,6 +298,44 @@ def case_killed(ctx):
           % brief(doc["findings"]))
 
 
+def case_killed_forking(ctx):
+    """SIGKILL at seeded random moments of the fork loop (4 threads inside
+    lock calls, a fork every few milliseconds): lockgraph run ends with
+    137, the report reads, names the killed process, and invents no
+    error (a killed program's held locks are not 'unreleased')."""
+    prog = ctx.prog("stress_forkloop")
+    rng = random.Random(7)
+    for i in range(4):
+        out = os.path.join(ctx.work, "lg-kf%d" % i)
+        p = subprocess.Popen([ctx.tool.bin, "run", "--out", out, "--", prog],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.05 + rng.random() * 0.3)
+        target = None
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open("/proc/%s/stat" % pid) as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    exe = os.readlink("/proc/%s/exe" % pid)
+                except OSError:
+                    continue
+                if ppid == p.pid and exe == prog:
+                    target = int(pid)
+        if target is None:
+            p.communicate(timeout=60)
+            continue     # it finished first: nothing to kill this round
+        os.kill(target, signal.SIGKILL)
+        try:
+            so, se = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise Failure("killed while forking: lockgraph run did not end")
+        check(p.returncode == 137, "killed while forking: exit %d, expected 137\n%s" % (p.returncode, text(se)[-3000:]))
+        check_no_crash(subprocess.CompletedProcess([], p.returncode, so, se), "killed while forking")
+        doc = ctx.tool.report_json(out)
+        check_clean(doc, "killed while forking", exe="stress_forkloop")
+
+
 def case_crash(ctx):
     """SIGSEGV after an inversion, with a lock held: reported all the same."""
     prog = ctx.prog("stress_dies")
