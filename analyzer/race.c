@@ -16,8 +16,9 @@
  * Two units of different actors conflict when at least one writes; the
  * conflict is a race when neither is ordered before the other and no
  * lock excludes them both. Ordering: program order; fork; thread start;
- * join; a wait that reaped the process; and lifetime (an actor that had
- * ended before the other unit began). Locks: pthread locks and
+ * join; a wait that reaped the process; and, between threads of one
+ * process, lifetime (a thread that had ended before the other unit
+ * began: CPython joins through a semaphore). Locks: pthread locks and
  * semaphores (by the shim's identity: shared objects across processes),
  * flock, lockf and fcntl locks on any file.
  *
@@ -549,7 +550,10 @@ static bool hb(struct race *R, int a, uint64_t ta, int b, uint64_t tb)
 {
     if (a == b)
         return ta <= tb;
-    if (R->actors[a].end && R->actors[a].end <= tb)
+    /* A thread that had ended cannot race with its process's later work
+     * (CPython joins threads through a semaphore, not pthread_join). A
+     * process's end orders nothing by itself: only a wait does. */
+    if (R->actors[a].end && R->actors[a].end <= tb && R->actors[a].pid == R->actors[b].pid)
         return true;
     int n = R->nactors;
     for (int i = 0; i < n; i++) {

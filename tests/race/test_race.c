@@ -478,3 +478,29 @@ Test(race, a_read_during_the_write_is_an_error)
     cr_assert_eq(f->severity, LG_SEV_ERROR);
     cr_assert(cites(f, "db.py", 5) && cites(f, "db.py", 15));
 }
+
+Test(race, short_unordered_sessions_of_two_exited_processes_still_race)
+{
+    /* Each child did its read-modify-write quickly and exited before the
+     * other began; only the parent's final waits come after both: the
+     * race did not happen this time, but nothing prevents it. */
+    struct tw *p = proc(PARENT, 1, 1000, 0);
+    fork_rec(p, PARENT, 2000, 101);
+    fork_rec(p, PARENT, 2001, 102);
+    struct lg_rec_wait w1 = { .arg_pid = -1, .ret_pid = 101 }, w2 = { .arg_pid = -1, .ret_pid = 102 };
+    tw_record(p, LG_REC_WAIT, PARENT, 9000, &w1, sizeof(w1));
+    tw_record(p, LG_REC_WAIT, PARENT, 9001, &w2, sizeof(w2));
+    free(tw_close(p, true));
+    struct tw *a = proc(101, PARENT, 2010, 2000);
+    rmw(a, 101, 3000, 10, 1, NULL, 0);
+    tw_proc_exit(a, 101, 3100, LG_END_EXIT, 0);
+    free(tw_close(a, true));
+    struct tw *b = proc(102, PARENT, 2011, 2001);
+    rmw(b, 102, 4000, 10, 1, NULL, 0);
+    tw_proc_exit(b, 102, 4100, LG_END_EXIT, 0);
+    free(tw_close(b, true));
+    load();
+    const struct lg_finding *f = only_race();
+    cr_assert_eq(f->severity, LG_SEV_ERROR);
+    cr_assert(strstr(f->details[2], "did not overlap"), "detail: %s", f->details[2]);
+}
