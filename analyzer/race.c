@@ -435,8 +435,9 @@ static void read_src(struct race *R, int si, int pass)
             int to = actor_get(R, s->pid, r->tid);
             if (ts->pthread)
                 lg_map_put(&R->pthread_of, key2((uint64_t)s->pid, ts->pthread), r->tid);
+            /* The whole life of the thread follows its creation: t2 = 0. */
             if (ts->creator_tid)
-                edge_add(R, actor_get(R, s->pid, ts->creator_tid), to, r->time_ns, r->time_ns);
+                edge_add(R, actor_get(R, s->pid, ts->creator_tid), to, r->time_ns, 0);
             break;
         }
         case LG_REC_THREAD_EXIT: {
@@ -461,7 +462,7 @@ static void read_src(struct race *R, int si, int pass)
             const struct lg_rec_fork *f = lg_rec_payload(r);
             if (f->child_pid > 0)
                 edge_add(R, actor_get(R, s->pid, r->tid), actor_get(R, f->child_pid, f->child_pid),
-                         r->time_ns, r->time_ns);
+                         r->time_ns, 0);   /* the child's whole life follows the fork */
             break;
         }
         case LG_REC_WAIT: {
@@ -493,8 +494,7 @@ static void read_src(struct race *R, int si, int pass)
         const struct lg_trace_header *h = s->tf.hdr;
         int main_actor = actor_get(R, s->pid, s->pid);
         if ((h->flags & LG_TRACE_F_FORKED) && h->fork_parent_tid)
-            edge_add(R, actor_get(R, h->ppid, h->fork_parent_tid), main_actor, h->fork_ns,
-                     h->fork_ns);
+            edge_add(R, actor_get(R, h->ppid, h->fork_parent_tid), main_actor, h->fork_ns, 0);
     }
 }
 
