@@ -653,7 +653,13 @@ static inline void io_end(struct io_call *c, int op, int dir, ssize_t r)
     if (r >= 0) {
         if (c->e->type == LG_FD_FILE)
             io_file_access(c->t, c->fd, c->e, op, (uint64_t)r, NULL);
-        else if (r > 0 && dir >= 0)
+        else if (r > 0 && dir >= 0 && c->fd > 2)
+            /* Standard streams that are pipes are published while blocked
+             * (a subprocess stuck writing its stdout=PIPE) but their
+             * traffic is not recorded: shells reap command substitutions
+             * from SIGCHLD (waitpid WNOHANG) while still reading them,
+             * which the join-before-drain-risk check would take for a
+             * join before the drain. */
             io_pipe_traffic(c->t, c->fd, c->e, dir, (uint64_t)r, c->stack);
     }
     lg_leave(c->t);
