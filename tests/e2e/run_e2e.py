@@ -417,6 +417,36 @@ def case_stdout_untouched(tool, a):
     check(p.returncode == 0 and p.stdout == data, "cat under the tool did not pass 1 MiB through unchanged")
 
 
+def case_real_programs(tool, a):
+    # Multi-threaded programs people really run give the same bytes under
+    # the tool, and no error finding (they have no lock bug to find).
+    import random
+    data = os.path.join(tool.work, "input.txt")
+    rnd = random.Random(1)
+    with open(data, "w") as fh:
+        for _ in range(100000):
+            fh.write("%08x %s\n" % (rnd.getrandbits(32), "w" * rnd.randint(1, 40)))
+    cmds = [["xz", "-1", "-T2", "--block-size=262144", "-c", data],
+            ["zstd", "-q", "-T2", "-c", data],
+            ["sort", "--parallel=2", "-S", "1M", data]]
+    ran = 0
+    for cmd in cmds:
+        if not shutil.which(cmd[0]):
+            continue
+        ran += 1
+        native = subprocess.run(cmd, capture_output=True, timeout=RUN_TIMEOUT)
+        out = os.path.join(tool.work, "out-" + cmd[0])
+        p = tool.run(["--out", out], cmd)
+        check(p.returncode == native.returncode == 0, "%s: exit %d under the tool, %d natively"
+              % (cmd[0], p.returncode, native.returncode))
+        check(p.stdout == native.stdout, "%s: output differs under the tool" % " ".join(cmd))
+        doc, _ = tool.report_json(out)
+        errors = [f for f in findings_of(doc) if f.get("severity") == "error"]
+        check(not errors, "%s: error findings on a healthy program:\n%s" % (cmd[0], brief(errors)))
+    if not ran:
+        raise Skip("none of xz, zstd, sort is installed")
+
+
 def case_script(tool, a):
     script = os.path.join(tool.work, "wrapper.sh")
     with open(script, "w") as fh:
