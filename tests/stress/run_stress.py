@@ -222,6 +222,41 @@ def case_daemon(ctx):
     check(not doc.get("skipped"), "daemon: parts of the trace were lost: %s" % doc.get("skipped"))
 
 
+SHELL_FDS = r'''
+for fd in 3 4 5 6 7 8 9; do
+    eval "exec $fd>out$fd.txt"
+    i=0
+    while [ $i -lt 50 ]; do echo "fd $fd line $i" >&$fd; i=$((i + 1)); done
+done
+( for fd in 3 4 5 6 7 8 9; do echo "subshell writes to $fd" >&$fd; done )
+ls -1 out*.txt | sort | xargs wc -l
+'''
+
+
+def case_shell_fds(ctx):
+    """A shell script's own redirections (`exec 3>file` ... `exec 9>file`),
+    written to by the shell and by a forked subshell: the files hold
+    exactly what was written, as without the tool, whatever fd numbers the
+    shim happens to use."""
+    sh = shutil.which("bash") or "/bin/sh"
+    res = {}
+    for mode in ("native", "tool"):
+        d = fresh_dir(os.path.join(ctx.work, mode))
+        cmd = [sh, "-c", SHELL_FDS]
+        if mode == "native":
+            p = run_cmd(cmd, timeout=60, cwd=d)
+        else:
+            p = ctx.tool.run(os.path.join(ctx.work, "lg-shell"), cmd, timeout=60, cwd=d)
+            check_no_crash(p, "shell fds")
+        check(p.returncode == 0, "shell fds (%s): exit %d\n%s" % (mode, p.returncode, text(p.stderr)[-2000:]))
+        res[mode] = {n: open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))}
+    for name, data in res["native"].items():
+        got = res["tool"].get(name)
+        check(got == data, "shell fds: %s is %s under lockgraph, natively %d bytes (%r...)"
+              % (name, "missing" if got is None else "%d bytes (%r...)" % (len(got), got[-40:]), len(data), data[:40]))
+    check_clean(ctx.tool.report_json(os.path.join(ctx.work, "lg-shell")), "shell fds", exe=os.path.basename(sh))
+
+
 def case_clearenv(ctx):
     """clearenv(), then exec: the program goes on without the shim."""
     nat, under, doc = same_run(ctx, "clearenv", [ctx.prog("stress_envexec"), "clear"], expect_rc=9)
@@ -334,6 +369,42 @@ def case_killed_forking(ctx):
         check_no_crash(subprocess.CompletedProcess([], p.returncode, so, se), "killed while forking")
         doc = ctx.tool.report_json(out)
         check_clean(doc, "killed while forking", exe="stress_forkloop")
+
+
+def case_killed_execing(ctx):
+    """SIGKILL at seeded random moments of a chain of 300 execs (each
+    image a new trace): the report reads and invents no error."""
+    prog = ctx.prog("stress_dies")
+    rng = random.Random(11)
+    for i in range(4):
+        out = os.path.join(ctx.work, "lg-ke%d" % i)
+        p = subprocess.Popen([ctx.tool.bin, "run", "--out", out, "--", prog, "exec", "300"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.1 + rng.random() * 0.5)
+        target = None
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open("/proc/%s/stat" % pid) as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    continue
+                if ppid == p.pid:
+                    target = int(pid)
+        if target is None:
+            p.communicate(timeout=60)
+            continue
+        os.kill(target, signal.SIGKILL)
+        try:
+            so, se = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise Failure("killed while execing: lockgraph run did not end")
+        check(p.returncode == 137, "killed while execing: exit %d, expected 137\n%s" % (p.returncode, text(se)[-3000:]))
+        check_no_crash(subprocess.CompletedProcess([], p.returncode, so, se), "killed while execing")
+        doc = ctx.tool.report_json(out)
+        check_clean(doc, "killed while execing", exe="stress_dies")
+        check(len(doc["processes"]) >= 2, "killed while execing: %d images in the report" % len(doc["processes"]))
 
 
 def case_crash(ctx):

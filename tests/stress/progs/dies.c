@@ -5,6 +5,9 @@
  *   dies segv     the inversion, then a SIGSEGV with lock A held
  *   dies spin F   the inversion, then creates file F and takes locks
  *                 forever (the test SIGKILLs it from outside)
+ *   dies exec N   exec itself N times (N, N-1, ... 0), each image taking
+ *                 nested locks in two threads (the test SIGKILLs it at a
+ *                 random moment, maybe mid-exec)
  *   dies hang     a child process whose two threads deadlock for real
  *                 (AB/BA), its parent in waitpid: the supervisor ends the
  *                 tree
@@ -97,6 +100,20 @@ int main(int argc, char **argv)
             pthread_mutex_lock(&lock_a);
             pthread_mutex_unlock(&lock_a);
         }
+    }
+    if (strcmp(argv[1], "exec") == 0 && argc == 3) {
+        int left = atoi(argv[2]);
+        pthread_t t;
+        sem_init(&ab_done, 0, 0);
+        sem_post(&ab_done);                      /* ba() below needs no partner */
+        pthread_create(&t, NULL, ba, NULL);
+        pthread_join(t, NULL);
+        if (left <= 0)
+            return 0;
+        char next[16];
+        snprintf(next, sizeof next, "%d", left - 1);
+        execl("/proc/self/exe", argv[0], "exec", next, (char *)NULL);
+        return 127;
     }
     if (strcmp(argv[1], "hang") == 0) {
         pid_t p = fork();
