@@ -41,6 +41,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,7 +62,9 @@
     X(__openat_2, "GLIBC_2.7") X(__openat64_2, "GLIBC_2.7")              \
     X(creat, "GLIBC_2.2.5") X(creat64, "GLIBC_2.2.5")                    \
     X(fopen, "GLIBC_2.2.5") X(fopen64, "GLIBC_2.2.5")                    \
-    X(fclose, "GLIBC_2.2.5")                                             \
+    X(fclose, "GLIBC_2.2.5") X(pclose, "GLIBC_2.2.5")                    \
+    X(freopen, "GLIBC_2.2.5") X(freopen64, "GLIBC_2.2.5")                \
+    X(close_range, "GLIBC_2.34") X(closefrom, "GLIBC_2.34")              \
     X(read, "GLIBC_2.2.5") X(write, "GLIBC_2.2.5")                       \
     X(pread, "GLIBC_2.2.5") X(pread64, "GLIBC_2.2.5")                    \
     X(pwrite, "GLIBC_2.2.5") X(pwrite64, "GLIBC_2.2.5")                  \
@@ -838,6 +841,29 @@ LG_EXPORT int close(int fd)
     return IO_REAL(close)(fd);
 }
 
+/* close_range/closefrom close what the table knows without close(2):
+ * forget the range, or a later fd of that number inherits a stale name.
+ * CLOSE_RANGE_CLOEXEC only marks them. */
+static void io_closing_range(unsigned first, unsigned last)
+{
+    for (unsigned fd = first; fd <= last && fd < IO_MAX_FD; fd++)
+        if (atomic_load_explicit(&io_fds[fd].state, memory_order_relaxed) != IO_UNKNOWN)
+            io_closing((int)fd);
+}
+
+LG_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
+        io_closing_range(first, last);
+    return IO_REAL(close_range)(first, last, flags);
+}
+
+LG_EXPORT void closefrom(int lowfd)
+{
+    io_closing_range(lowfd < 0 ? 0 : (unsigned)lowfd, ~0u);
+    IO_REAL(closefrom)(lowfd);
+}
+
 /* newfd now shares oldfd's session. */
 static void io_duped(int oldfd, int newfd)
 {
@@ -1237,6 +1263,33 @@ LG_EXPORT int fclose(FILE *fp)
         io_end(&c, LG_FOP_WRITE, LG_PIPE_WRITE, r == 0 ? pending : -1);
     return r;
 }
+
+/* pclose closes the pipe end through an internal close. */
+LG_EXPORT int pclose(FILE *fp)
+{
+    int fd = io_fp_fd(fp);
+    if (fd >= 0)
+        io_closing(fd);
+    return IO_REAL(pclose)(fp);
+}
+
+/* freopen closes the stream's fd and opens path, usually on the same
+ * number, through internal calls. */
+#define IO_FREOPEN_WRAPPER(name)                                               \
+    LG_EXPORT FILE *name(const char *path, const char *mode, FILE *fp)         \
+    {                                                                          \
+        int fd = io_fp_fd(fp);                                                 \
+        if (fd >= 0)                                                           \
+            io_closing(fd);                                                    \
+        FILE *r = IO_REAL(name)(path, mode, fp);                               \
+        if (r && path)                                                         \
+            io_opened(r->_fileno, path, io_mode_flags(mode), LG_FDO_STDIO);    \
+        else if (r)                                                            \
+            io_fd_forget(r->_fileno);                                          \
+        return r;                                                              \
+    }
+IO_FREOPEN_WRAPPER(freopen)
+IO_FREOPEN_WRAPPER(freopen64)
 
 /* ---- file locks ----------------------------------------------------------- */
 

@@ -127,6 +127,7 @@ struct file_facts {
     uint64_t write_count, write_bytes;
     int write_recs, read_recs, pwrite_under_flock, trunc_recs;
     int flock_acq, flock_rel, posix_acq, posix_rel, stdio_opens, append_opens;
+    int opens, closes;
 };
 
 static void file_visit(const struct lg_trace_header *h, const struct lg_rec_hdr *r, void *ctx)
@@ -155,8 +156,12 @@ static void file_visit(const struct lg_trace_header *h, const struct lg_rec_hdr 
             l->op == LG_FLOP_ACQUIRE ? f->flock_acq++ : l->op == LG_FLOP_RELEASE ? f->flock_rel++ : 0;
         if (l->lock_kind == LG_IOL_POSIX)
             l->op == LG_FLOP_ACQUIRE ? f->posix_acq++ : l->op == LG_FLOP_RELEASE ? f->posix_rel++ : 0;
+    } else if (r->kind == LG_REC_FD_CLOSE) {
+        f->closes++;
     } else if (r->kind == LG_REC_FD_OPEN) {
         const struct lg_rec_fd_open *o = lg_rec_payload(r);
+        if (o->type == LG_FD_FILE)
+            f->opens++;
         if (o->type == LG_FD_FILE && (r->flags & LG_FDO_STDIO))
             f->stdio_opens++;
         if (o->type == LG_FD_FILE && (o->oflags & O_APPEND))
@@ -183,6 +188,9 @@ Test(io_trace, file_accesses_are_recorded_once_and_counted)
     cr_assert_eq(f.flock_rel, 1);
     cr_assert_eq(f.posix_acq, 2, "fcntl F_SETLKW and lockf F_LOCK");
     cr_assert_eq(f.posix_rel, 2, "fcntl F_UNLCK and lockf F_ULOCK");
-    cr_assert_eq(f.stdio_opens, 2, "fopen(a) and fopen(r)");
+    cr_assert_eq(f.stdio_opens, 4, "fopen(a), fopen(r), fopen(r) and its freopen(r+)");
     cr_assert_eq(f.append_opens, 1);
+    /* open, fopen(a), fopen(r), fopen(r)+freopen, two opens closed by close_range */
+    cr_assert_eq(f.opens, 7, "%d file sessions", f.opens);
+    cr_assert_eq(f.closes, f.opens, "every session closed: %d opens, %d closes", f.opens, f.closes);
 }
