@@ -431,6 +431,37 @@ static int check_trace_folder(const char *dir)
     return 0;
 }
 
+/*
+ * Run work(arg) in a child process and return its result (0..255). The
+ * analyzer reads files a crashed or hostile program may have left in any
+ * state: if it ever crashes on one, that costs one line and status 125,
+ * never the program's exit status nor a core dump in the user's face.
+ */
+static int isolated(int (*work)(void *), void *arg, const char *dir)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return work(arg);           /* no isolation, but still the answer */
+    if (pid == 0) {
+        int rc = work(arg);
+        fflush(NULL);
+        _exit(rc);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0) {
+        if (errno != EINTR) {
+            say("lost the analysis of %s: %s", dir, strerror(errno));
+            return LG_EXIT_TOOL;
+        }
+    }
+    if (WIFEXITED(st))
+        return WEXITSTATUS(st);
+    say("the analyzer crashed (%s) reading %s; this is a lockgraph bug: please report it with that folder",
+        strsignal(WTERMSIG(st)), dir);
+    return LG_EXIT_TOOL;
+}
+
 /* ----------------------------------------------------------------- run */
 
 static volatile sig_atomic_t target_pid;
@@ -504,6 +535,51 @@ static void exec_target(const char *path, char **argv, const char *shim, const c
     while (write(err_fd, &err, sizeof err) < 0 && errno == EINTR)
         ;
     _exit(LG_EXIT_CANNOT_EXEC);
+}
+
+/* What the analysis of a run found (analyze_run's exit code). */
+enum { ANALYSIS_CLEAN = 0, ANALYSIS_ERRORS = 1, ANALYSIS_UNREADABLE = 2 };
+
+struct run_analysis {
+    const char *outdir;
+    const struct run_opts *o;
+    int hang_record_only;       /* no trace, only the supervisor's hang.lgt */
+};
+
+/* Analyze a finished run: the text report on stderr, the files asked for.
+ * Returns ANALYSIS_* or LG_EXIT_TOOL (after one line). */
+static int analyze_run(void *arg)
+{
+    const struct run_analysis *an = arg;
+    const struct run_opts *o = an->o;
+    struct lg_model *m = NULL;
+    if (an->hang_record_only) {
+        /* A static program: the supervisor has explained the hang
+         * already; a model is a bonus if the analyzer can build one from
+         * its record alone. */
+        const char *err = NULL;
+        if (lg_model_load(an->outdir, &m, &err) != 0 || !m) {
+            if (m)
+                lg_model_free(m);
+            return ANALYSIS_UNREADABLE;
+        }
+    } else if (!(m = load_model(an->outdir))) {
+        return LG_EXIT_TOOL;
+    }
+    int failed = 0;
+    if (!o->quiet || m->nfindings > 0)
+        lg_report_text(m, stderr);
+    if (o->json && write_report_file(m, FMT_JSON, o->json) != 0)
+        failed = 1;
+    if (o->sarif && write_report_file(m, FMT_SARIF, o->sarif) != 0)
+        failed = 1;
+    if (o->html && write_report_file(m, FMT_HTML, o->html) != 0)
+        failed = 1;
+    int errors = lg_model_count(m, LG_SEV_ERROR);
+    lg_model_free(m);
+    if (failed)
+        return LG_EXIT_TOOL;
+    return errors > 0 ? ANALYSIS_ERRORS : ANALYSIS_CLEAN;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -680,47 +756,51 @@ static int cmd_run(int argc, char **argv)
             return hung_status;
     }
 
-    struct lg_model *m = NULL;
-    if (ntraces <= 0) {
-        /* Only the supervisor's hang record (a static program): it has
-         * explained the hang already; the model is a bonus if the
-         * analyzer can build one from that record alone. */
-        const char *err = NULL;
-        if (lg_model_load(outdir, &m, &err) != 0 || !m) {
-            if (m)
-                lg_model_free(m);
-            return hung_status;
-        }
-    } else if (!(m = load_model(outdir))) {
-        return LG_EXIT_TOOL;
-    }
-    int tool_failed = 0;
-    if (!o.quiet || m->nfindings > 0)
-        lg_report_text(m, stderr);
-    if (o.json && write_report_file(m, FMT_JSON, o.json) != 0)
-        tool_failed = 1;
-    if (o.sarif && write_report_file(m, FMT_SARIF, o.sarif) != 0)
-        tool_failed = 1;
-    if (o.html && write_report_file(m, FMT_HTML, o.html) != 0)
-        tool_failed = 1;
-    int errors = lg_model_count(m, LG_SEV_ERROR);
-    lg_model_free(m);
-    fflush(stderr);
-
-    if (tool_failed)
+    struct run_analysis an = { .outdir = outdir, .o = &o, .hang_record_only = ntraces <= 0 };
+    int verdict = isolated(analyze_run, &an, outdir);
+    if (verdict == ANALYSIS_UNREADABLE)
+        return hung_status;
+    if (verdict != ANALYSIS_CLEAN && verdict != ANALYSIS_ERRORS)
         return LG_EXIT_TOOL;
     /* A hang the supervisor ended is an error even if the analyzer could
      * add no finding of its own to it. */
-    if ((errors > 0 || res.hung) && o.error_exitcode != 0) {
+    if ((verdict == ANALYSIS_ERRORS || res.hung) && o.error_exitcode != 0) {
         if (!o.quiet)
-            say("%d error finding%s; exit status %d (the program's was %d)",
-                errors, errors == 1 ? "" : "s", o.error_exitcode, status);
+            say("exit status %d: %s (the program's own was %d)", o.error_exitcode,
+                verdict == ANALYSIS_ERRORS ? "there are error findings" : "the program hung", status);
         return o.error_exitcode;
     }
     return status;
 }
 
 /* -------------------------------------------------------------- report */
+
+struct report_job {
+    const char *dir;
+    enum report_format fmt;
+    const char *outpath;        /* NULL: stdout */
+};
+
+/* Analyze job->dir and write one report. 0, or LG_EXIT_TOOL after one line. */
+static int do_report(void *arg)
+{
+    const struct report_job *job = arg;
+    struct lg_model *m = load_model(job->dir);
+    if (!m)
+        return LG_EXIT_TOOL;
+    int rc;
+    if (job->outpath) {
+        rc = write_report_file(m, job->fmt, job->outpath);
+    } else {
+        rc = write_report(m, job->fmt, stdout);
+        if (fflush(stdout) != 0) {
+            say("cannot write the report: %s", strerror(errno));
+            rc = -1;
+        }
+    }
+    lg_model_free(m);
+    return rc == 0 ? 0 : LG_EXIT_TOOL;
+}
 
 static int cmd_report(int argc, char **argv)
 {
@@ -758,24 +838,42 @@ static int cmd_report(int argc, char **argv)
 #endif
     if (check_trace_folder(dir) != 0)
         return LG_EXIT_TOOL;
-    struct lg_model *m = load_model(dir);
-    if (!m)
-        return LG_EXIT_TOOL;
-    int rc;
-    if (outpath) {
-        rc = write_report_file(m, fmt, outpath);
-    } else {
-        rc = write_report(m, fmt, stdout);
-        if (fflush(stdout) != 0) {
-            say("cannot write the report: %s", strerror(errno));
-            rc = -1;
-        }
-    }
-    lg_model_free(m);
-    return rc == 0 ? 0 : LG_EXIT_TOOL;
+    struct report_job job = { .dir = dir, .fmt = fmt, .outpath = outpath };
+    return isolated(do_report, &job, dir);
 }
 
 /* --------------------------------------------------------------- graph */
+
+#ifdef LG_HAVE_VIZ
+struct graph_job {
+    const char *dir;
+    const char *outpath;
+    const struct lg_viz_opts *vo;
+};
+
+/* Analyze job->dir and draw it. 0, or LG_EXIT_TOOL after one line. */
+static int do_graph(void *arg)
+{
+    const struct graph_job *job = arg;
+    struct lg_model *m = load_model(job->dir);
+    if (!m)
+        return LG_EXIT_TOOL;
+    int rc = 0;
+    if (job->vo->finding >= m->nfindings) {
+        say("--finding %d: %s has %d finding%s (numbered from 0)", job->vo->finding, job->dir,
+            m->nfindings, m->nfindings == 1 ? "" : "s");
+        rc = LG_EXIT_TOOL;
+    } else {
+        const char *err = NULL;
+        if (lg_viz_render_file(m, job->vo, job->outpath, &err) != 0) {
+            say("cannot draw %s: %s", job->outpath, err ? err : "unknown error");
+            rc = LG_EXIT_TOOL;
+        }
+    }
+    lg_model_free(m);
+    return rc;
+}
+#endif
 
 static int cmd_graph(int argc, char **argv)
 {
@@ -824,26 +922,11 @@ static int cmd_graph(int argc, char **argv)
 #else
     if (check_trace_folder(dir) != 0)
         return LG_EXIT_TOOL;
-    struct lg_model *m = load_model(dir);
-    if (!m)
-        return LG_EXIT_TOOL;
-    int rc = 0;
-    if (finding >= m->nfindings) {
-        say("--finding %d: %s has %d finding%s (numbered from 0)", finding, dir,
-            m->nfindings, m->nfindings == 1 ? "" : "s");
-        rc = LG_EXIT_TOOL;
-    } else {
-        vo.kind = kind == 1 ? LG_VIZ_LOCK_ORDER : kind == 2 ? LG_VIZ_WAIT_FOR : LG_VIZ_AUTO;
-        vo.finding = finding;
-        vo.all = all;
-        const char *err = NULL;
-        if (lg_viz_render_file(m, &vo, outpath, &err) != 0) {
-            say("cannot draw %s: %s", outpath, err ? err : "unknown error");
-            rc = LG_EXIT_TOOL;
-        }
-    }
-    lg_model_free(m);
-    return rc;
+    vo.kind = kind == 1 ? LG_VIZ_LOCK_ORDER : kind == 2 ? LG_VIZ_WAIT_FOR : LG_VIZ_AUTO;
+    vo.finding = finding;
+    vo.all = all;
+    struct graph_job job = { .dir = dir, .outpath = outpath, .vo = &vo };
+    return isolated(do_graph, &job, dir);
 #endif
 }
 
