@@ -558,13 +558,27 @@ static int finding_deadlock(struct lg_model *m, const struct hang *H)
             continue;
         const struct hnode *n = &H->n[t];
         int next = (int)H->cycle[(i + 1) % H->ncycle];
+        int after = (int)H->cycle[(i + 2) % H->ncycle];
         const char *what = next < H->nn ? node_label(m, &H->n[next]) : "?";
-        if (next < H->nn && H->n[next].r.node_kind == LG_WFN_THREAD)
+        int nk = next < H->nn ? (int)H->n[next].r.node_kind : 0;
+        if (nk == LG_WFN_THREAD) {
             len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s joins %s (%s)", nthreads ? ";" : "",
                             thread_name(m, n), what, call_at(m, n));
-        else
-            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s waits for %s (%s)",
-                            nthreads ? ";" : "", thread_name(m, n), what, call_at(m, n));
+        } else if (nk == LG_WFN_PROCESS) {
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s waits for child process %d (%s)",
+                            nthreads ? ";" : "", thread_name(m, n), H->n[next].r.pid, call_at(m, n));
+        } else {
+            /* "... held by X": the cycle's next node after the lock. */
+            char holder[160] = "";
+            if (after < H->nn && after != t && H->n[after].r.node_kind == LG_WFN_THREAD)
+                snprintf(holder, sizeof holder, " held by %s", thread_name(m, &H->n[after]));
+            else if (after < H->nn && H->n[after].r.node_kind == LG_WFN_PROCESS)
+                snprintf(holder, sizeof holder, " held by process %d", H->n[after].r.pid);
+            else if (after == t)
+                snprintf(holder, sizeof holder, " it holds itself");
+            len += snprintf(msg + len, sizeof msg - (size_t)len, "%s %s waits for %s (%s)%s",
+                            nthreads ? ";" : "", thread_name(m, n), what, call_at(m, n), holder);
+        }
         if (len >= (int)sizeof msg)
             len = (int)sizeof msg - 1;
         /* The step: this thread, and the lock it waits for. */
