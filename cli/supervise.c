@@ -431,12 +431,26 @@ static void snap_add_proc(struct snapshot *s, int pid)
     s->nprocs++;
 }
 
-/* Root, its descendants, and our own other children (orphans of the tree
- * come back to us: we are a child subreaper). */
-static void snap_discover(struct snapshot *s, int root)
+/* Root, its descendants, our own other children (orphans of the tree
+ * come back to us: we are a child subreaper), and any process that has a
+ * slot in the thread table (one that escaped the tree still runs our shim
+ * with our table). */
+static void snap_discover(struct snapshot *s, int root, const struct table *tab)
 {
     s->nprocs = 0;
     snap_add_proc(s, root);
+    for (unsigned i = 0; tab && tab->slots && i < tab->nslots; i++) {
+        int pid = __atomic_load_n(&tab->slots[i].pid, __ATOMIC_RELAXED);
+        int tid = __atomic_load_n(&tab->slots[i].tid, __ATOMIC_RELAXED);
+        if (tid <= 0 || pid <= 0 || pid == getpid() || snap_has_pid(s, pid))
+            continue;
+        /* A slot left by a killed thread may name a pid since reused:
+         * the thread itself must still be there. */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/task/%d", pid, tid);
+        if (access(path, F_OK) == 0)
+            snap_add_proc(s, pid);
+    }
     int self = getpid();
     int kids[MAX_PROCS];
     int n = lg_proc_children(self, kids, MAX_PROCS);
@@ -824,7 +838,7 @@ static void judge(struct snapshot *s, struct sv_thread *t)
 static void snap_take(struct snapshot *s, int root, const struct table *tab,
                       const struct snapshot *prev, uint64_t now)
 {
-    snap_discover(s, root);
+    snap_discover(s, root, tab);
     s->nthreads = 0;
     s->nflocks = -1;
     for (int i = 0; i < s->nprocs; i++) {
@@ -1563,7 +1577,7 @@ static void kill_tree(int root, struct snapshot *s)
     /* Stop first so nobody forks while we look, then kill; repeat for
      * children that appeared in between. */
     for (int round = 0; round < 4; round++) {
-        snap_discover(s, root);
+        snap_discover(s, root, NULL);
         int alive = 0;
         for (int i = 0; i < s->nprocs; i++) {
             if (s->procs[i].zombie)
