@@ -436,13 +436,19 @@ static const char *node_label(struct lg_model *m, const struct hnode *n)
     return lg_arena_strdup(&m->priv->arena, buf);
 }
 
-/* "write at f.c:20" or "write". */
+/* "write at f.c:20", "write in head" (no user frame: a program without
+ * debug information), or "write". */
 static const char *call_at(struct lg_model *m, const struct hnode *n)
 {
     char buf[600];
-    const char *where = loc_text(m, n->loc);
+    const char *where = n->stack && n->stack->user >= 0 ? loc_text(m, n->loc) : NULL;
     const char *op = op_word(n->r.op, n->r.sysno);
+    const char *exe = n->proc >= 0 ? m->procs[n->proc].exe : NULL;
     if (where)
+        snprintf(buf, sizeof buf, "%s at %s", op, where);
+    else if (exe && *exe)
+        snprintf(buf, sizeof buf, "%s in %s", op, base_name(exe));
+    else if (n->loc && (where = loc_text(m, n->loc)) != NULL)
         snprintf(buf, sizeof buf, "%s at %s", op, where);
     else
         snprintf(buf, sizeof buf, "%s", op);
@@ -465,7 +471,9 @@ static char *fmt(struct lg_model *m, const char *f, ...)
 /* Add the thread node's location and stack to a finding under construction. */
 static void add_thread_evidence(struct lg_model *m, struct lg_finding *f, const struct hnode *n, int cap)
 {
-    if (n->loc && f->nloc < cap) {
+    /* A stack with no user frame (no debug information) has no line worth
+     * citing: its innermost frame is inside the C library. */
+    if (n->loc && n->stack && n->stack->user >= 0 && f->nloc < cap) {
         bool dup = false;
         for (int i = 0; i < f->nloc; i++)
             dup |= f->locations[i].file == n->loc->file && f->locations[i].line == n->loc->line;
@@ -616,9 +624,12 @@ static int finding_jbd(struct lg_model *m, const struct hang *H)
          * pipe is full even when a partly used page keeps FIONREAD below
          * its capacity. */
         const char *full = ", pipe full";
-        if (p->r.requested > 0)
+        if (p->r.requested > p->r.queued)
             snprintf(fill, sizeof fill, ", %lld of %lld bytes sent%s", (long long)p->r.queued,
                      (long long)p->r.requested, full);
+        else if (p->r.requested > 0)   /* earlier writes filled it; this one waits whole */
+            snprintf(fill, sizeof fill, ", %lld bytes in the pipe%s, a write of %lld more waiting",
+                     (long long)p->r.queued, full, (long long)p->r.requested);
         else
             snprintf(fill, sizeof fill, ", %lld bytes in the pipe%s", (long long)p->r.queued, full);
     }

@@ -192,6 +192,13 @@ cli_poll_unwound)
     has 'error: hang: all 1 thread'
     has 'blocked in poll at [^ ]*poll_self\.c:14'
     ;;
+cli_py_subprocess_wait)
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 2 -- "$py" "$src/py/subprocess_wait.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: join-before-drain: process [0-9]+ waits for child [0-9]+ \(waitpid at subprocess_wait\.py:7\)'
+    has '\(write in head, 65536 bytes in the pipe, pipe full'
+    ;;
 cli_py_slow_ok)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun --hang-timeout 1 -- "$py" "$src/py/slow_ok.py"
