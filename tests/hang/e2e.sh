@@ -128,6 +128,11 @@ cli_healthy_sleep)
     [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
     hasnt 'error: (deadlock|hang|join-before-drain)'
     ;;
+cli_healthy_pipe_compute)
+    lgrun --hang-timeout 1 -- "$bin/hang_pipe_compute" 3
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    hasnt 'error: (deadlock|hang|join-before-drain)'
+    ;;
 cli_sem_procs)
     lgrun --hang-timeout 5 -- "$bin/hang_sem_procs"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
