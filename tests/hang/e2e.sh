@@ -221,6 +221,17 @@ cli_risk_fork_clean)
     [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
     hasnt 'join-before-drain'
     ;;
+cli_risk_thread)
+    lgrun -- "$bin/hang_smallput_thread"
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    has 'warning: join-before-drain-risk: thread T1 joined thread T2 \(pthread_join at [^ ]*smallput_thread\.c:30\) while the 1000 bytes'
+    has 'write at [^ ]*smallput_thread\.c:15'; has 'read at [^ ]*smallput_thread\.c:32, after the join'
+    ;;
+cli_risk_thread_clean)
+    lgrun -- "$bin/hang_smallput_thread" drain
+    [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
+    hasnt 'join-before-drain'
+    ;;
 cli_py_risk_queue)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun -- "$py" "$src/py/smallput_queue.py"
