@@ -656,6 +656,10 @@ static int cmd_run(int argc, char **argv)
         return rc;
     }
     warn_uninterposable(cmd[0], &x);
+    if (x.kind == LG_EXEC_SCRIPT && strstr(x.path, "/shims/") && !o.quiet)
+        say("note: %s is a version manager's wrapper script (%s): its shell is traced too; "
+            "give the real program (e.g. `pyenv which %s`) to trace only that",
+            cmd[0], x.path, strrchr(x.path, '/') + 1);
     if (x.kind == LG_EXEC_SCRIPT && x.interp[0]) {
         struct lg_exec_info ix;
         if (lg_exec_resolve(x.interp, &ix, why, sizeof why, &whyp) == 0 &&
