@@ -447,30 +447,32 @@ def case_real_programs(tool, a):
         raise Skip("none of xz, zstd, sort is installed")
 
 
+def abba_found_through(tool, cmd, how):
+    """Run cmd (which runs the abba sample somehow) under the tool: the
+    shim must have followed it there and found abba's cycle."""
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], cmd)
+    doc, _ = tool.report_json(out)
+    kinds = [f.get("kind") for f in findings_of(doc) if f.get("severity") == "error"]
+    check("lock-order-cycle" in kinds, "abba %s: no lock-order-cycle (errors: %s)" % (how, kinds))
+    check(p.returncode == 66, "abba %s: exit %d, expected 66" % (how, p.returncode))
+    return p
+
+
 def case_script(tool, a):
     script = os.path.join(tool.work, "wrapper.sh")
     with open(script, "w") as fh:
         fh.write("#!/bin/sh\necho wrapper-start\n%s\necho wrapper-end\n" % os.path.join(a.samples, "abba"))
     os.chmod(script, 0o755)
-    out = os.path.join(tool.work, "out")
-    p = tool.run(["--out", out], [script])
+    p = abba_found_through(tool, [script], "run from a shell script")
     check(p.stdout.startswith(b"wrapper-start\n") and p.stdout.endswith(b"wrapper-end\n"),
           "the script's output changed: %r" % p.stdout)
-    doc, _ = tool.report_json(out)
-    kinds = [f.get("kind") for f in findings_of(doc) if f.get("severity") == "error"]
-    check("lock-order-cycle" in kinds, "abba run from a shell script: no lock-order-cycle (errors: %s)" % kinds)
-    check(p.returncode == 66, "exit %d, expected 66" % p.returncode)
 
 
 def case_env_cleared(tool, a):
     # `env -i` execs the sample with an empty environment: the shim must
     # still follow it, or a sanitizing launcher would hide every bug.
-    out = os.path.join(tool.work, "out")
-    p = tool.run(["--out", out], ["env", "-i", os.path.join(a.samples, "abba")])
-    doc, _ = tool.report_json(out)
-    kinds = [f.get("kind") for f in findings_of(doc) if f.get("severity") == "error"]
-    check("lock-order-cycle" in kinds, "abba under env -i: no lock-order-cycle (errors: %s)" % kinds)
-    check(p.returncode == 66, "exit %d, expected 66" % p.returncode)
+    abba_found_through(tool, ["env", "-i", os.path.join(a.samples, "abba")], "under env -i")
 
 
 def case_outdir_old(tool, a):
