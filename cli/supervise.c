@@ -111,24 +111,111 @@ void lg_wg_free(struct lg_wg *g)
     memset(g, 0, sizeof *g);
 }
 
-/* Depth-first search for a path from `at` back to `start`, through nodes
- * above `floor` only (so each cycle is found from its smallest node). */
-static int wg_dfs(const struct lg_wg *g, int start, int at, int floor, int min_c, char *seen,
-                  int *path, int depth, int max)
+/* Adjacency of the edges at least min_c sure, as compressed rows. */
+struct wg_adj {
+    int *off, *to;
+};
+
+static int wg_adj_build(const struct lg_wg *g, int min_c, struct wg_adj *a)
 {
-    if (depth >= max)
-        return 0;
-    path[depth] = at;
-    seen[at] = 1;
+    a->off = calloc((size_t)g->nnodes + 1, sizeof *a->off);
+    a->to = malloc(((size_t)g->nedges + 1) * sizeof *a->to);
+    if (!a->off || !a->to)
+        return -ENOMEM;
+    for (int i = 0; i < g->nedges; i++)
+        if (g->edges[i].certainty >= min_c)
+            a->off[g->edges[i].from + 1]++;
+    for (int v = 0; v < g->nnodes; v++)
+        a->off[v + 1] += a->off[v];
+    int *fill = calloc((size_t)g->nnodes, sizeof *fill);
+    if (!fill)
+        return -ENOMEM;
     for (int i = 0; i < g->nedges; i++) {
         const struct lg_wg_edge *e = &g->edges[i];
-        if (e->from != at || e->certainty < min_c)
+        if (e->certainty >= min_c)
+            a->to[a->off[e->from] + fill[e->from]++] = e->to;
+    }
+    free(fill);
+    return 0;
+}
+
+/* Strongly connected components (Tarjan, iterative): comp[v] for every
+ * node; a node is on a cycle iff its component has 2+ nodes or a self
+ * loop. */
+static int wg_scc(const struct lg_wg *g, const struct wg_adj *a, int *comp)
+{
+    int n = g->nnodes, idx = 0, ncomp = 0, sp = 0, cs = 0;
+    int *index = malloc((size_t)n * sizeof *index), *low = malloc((size_t)n * sizeof *low);
+    int *stack = malloc((size_t)n * sizeof *stack), *call = malloc((size_t)n * sizeof *call);
+    int *edge = malloc((size_t)n * sizeof *edge);
+    char *on = calloc((size_t)n, 1);
+    if (!index || !low || !stack || !call || !edge || !on) {
+        ncomp = -ENOMEM;
+        goto out;
+    }
+    for (int v = 0; v < n; v++)
+        index[v] = -1;
+    for (int root = 0; root < n; root++) {
+        if (index[root] >= 0)
             continue;
-        if (e->to == start)
+        call[cs++] = root;
+        index[root] = low[root] = idx++;
+        edge[root] = a->off[root];
+        stack[sp++] = root;
+        on[root] = 1;
+        while (cs) {
+            int v = call[cs - 1];
+            if (edge[v] < a->off[v + 1]) {
+                int w = a->to[edge[v]++];
+                if (index[w] < 0) {
+                    index[w] = low[w] = idx++;
+                    edge[w] = a->off[w];
+                    stack[sp++] = w;
+                    on[w] = 1;
+                    call[cs++] = w;
+                } else if (on[w] && index[w] < low[v]) {
+                    low[v] = index[w];
+                }
+                continue;
+            }
+            if (low[v] == index[v]) {
+                int w;
+                do {
+                    w = stack[--sp];
+                    on[w] = 0;
+                    comp[w] = ncomp;
+                } while (w != v);
+                ncomp++;
+            }
+            cs--;
+            if (cs && low[v] < low[call[cs - 1]])
+                low[call[cs - 1]] = low[v];
+        }
+    }
+out:
+    free(index);
+    free(low);
+    free(stack);
+    free(call);
+    free(edge);
+    free(on);
+    return ncomp;
+}
+
+/* A path from `start` back to itself inside its component (every node of
+ * which reaches start): depth first, each node entered once. */
+static int wg_cycle_from(const struct wg_adj *a, const int *comp, int start, char *seen, int *path,
+                         int depth, int at)
+{
+    path[depth] = at;
+    seen[at] = 1;
+    for (int k = a->off[at]; k < a->off[at + 1]; k++) {
+        int w = a->to[k];
+        if (w == start)
             return depth + 1;
-        if (e->to < floor || seen[e->to])
+        if (seen[w] || comp[w] != comp[start])
             continue;
-        int n = wg_dfs(g, start, e->to, floor, min_c, seen, path, depth + 1, max);
+        int n = wg_cycle_from(a, comp, start, seen, path, depth + 1, w);
         if (n)
             return n;
     }
@@ -139,16 +226,31 @@ int lg_wg_cycle(const struct lg_wg *g, int start, int min_certainty, int *out, i
 {
     if (g->nnodes == 0 || max <= 0)
         return 0;
+    struct wg_adj a = {0};
+    int *comp = malloc((size_t)g->nnodes * sizeof *comp);
+    int *size = calloc((size_t)g->nnodes, sizeof *size);
     char *seen = calloc((size_t)g->nnodes, 1);
     int *path = malloc((size_t)g->nnodes * sizeof *path);
     int n = 0;
-    if (!seen || !path)
+    if (!comp || !size || !seen || !path || wg_adj_build(g, min_certainty, &a) < 0 ||
+        wg_scc(g, &a, comp) < 0)
         goto out;
-    int lo = start >= 0 ? start : 0, hi = start >= 0 ? start + 1 : g->nnodes;
-    for (int s = lo; s < hi && !n; s++) {
-        memset(seen, 0, (size_t)g->nnodes);
-        n = wg_dfs(g, s, s, start >= 0 ? 0 : s, min_certainty, seen, path, 0, g->nnodes);
+    for (int v = 0; v < g->nnodes; v++)
+        size[comp[v]]++;
+    /* The start: the given node, or the smallest node on any cycle. */
+    int s = -1;
+    for (int v = start >= 0 ? start : 0; v < g->nnodes && s < 0; v++) {
+        bool on_cycle = size[comp[v]] > 1;
+        for (int k = a.off[v]; k < a.off[v + 1] && !on_cycle; k++)
+            on_cycle = a.to[k] == v;
+        if (on_cycle)
+            s = v;
+        if (start >= 0)
+            break;
     }
+    if (s < 0)
+        goto out;
+    n = wg_cycle_from(&a, comp, s, seen, path, 0, s);
     if (n) {
         /* Rotate to start at the smallest index, for a deterministic report. */
         int m = 0;
@@ -161,6 +263,10 @@ int lg_wg_cycle(const struct lg_wg *g, int start, int min_certainty, int *out, i
             out[i] = path[(m + i) % n];
     }
 out:
+    free(a.off);
+    free(a.to);
+    free(comp);
+    free(size);
     free(seen);
     free(path);
     return n;

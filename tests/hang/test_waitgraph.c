@@ -170,3 +170,35 @@ Test(waitgraph, a_reader_blocked_on_its_writer_is_not_join_before_drain)
     struct lg_wg_jbd j;
     cr_assert_eq(lg_wg_join_before_drain(&g, &j), 0);
 }
+
+Test(waitgraph, long_chain_into_a_ring_finds_the_ring)
+{
+    struct lg_wg g = {0};
+    int prev = T(&g, 1, 1);
+    for (int i = 2; i <= 3000; i++) {
+        int t = T(&g, 1, i);
+        lg_wg_edge(&g, prev, t, LG_WFE_JOINS, LG_WG_CERTAIN, -1);
+        prev = t;
+    }
+    /* 3000 -> 2998 closes a ring of three at the end of the chain. */
+    lg_wg_edge(&g, prev, lg_wg_find(&g, LG_WFN_THREAD, 1, 2998, 0), LG_WFE_JOINS, LG_WG_CERTAIN, -1);
+    int c[8];
+    int n = lg_wg_cycle(&g, -1, LG_WG_CERTAIN, c, 8);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(g.nodes[c[0]].tid, 2998);
+    cr_assert_eq(g.nodes[c[1]].tid, 2999);
+    cr_assert_eq(g.nodes[c[2]].tid, 3000);
+    cr_assert_eq(lg_wg_cycle(&g, 0, LG_WG_CERTAIN, c, 8), 0, "the chain's head is on no cycle");
+    lg_wg_free(&g);
+}
+
+Test(waitgraph, a_thread_waiting_on_a_mutex_it_holds_is_a_cycle)
+{
+    struct lg_wg g = {0};
+    int t = T(&g, 1, 1), m = L(&g, 1, 0x10);
+    lg_wg_edge(&g, t, m, LG_WFE_WAITS, LG_WG_CERTAIN, -1);
+    lg_wg_edge(&g, m, t, LG_WFE_HOLDS, LG_WG_CERTAIN, -1);
+    int c[4];
+    cr_assert_eq(lg_wg_cycle(&g, -1, LG_WG_CERTAIN, c, 4), 2);
+    lg_wg_free(&g);
+}
