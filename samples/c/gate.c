@@ -19,7 +19,7 @@ static void *move_a_to_b(void *arg)
 {
     pthread_mutex_lock(&big_lock);
     pthread_mutex_lock(&mutexA);
-    pthread_mutex_lock(&mutexB);
+    pthread_mutex_lock(&mutexB); /* LG-EXPECT: lock-order-cycle=downgraded */
     balance_a -= 10;
     balance_b += 10;
     pthread_mutex_unlock(&mutexB);
@@ -35,7 +35,7 @@ static void *move_b_to_a(void *arg)
     step_wait(1);
     pthread_mutex_lock(&big_lock);
     pthread_mutex_lock(&mutexB);
-    pthread_mutex_lock(&mutexA);
+    pthread_mutex_lock(&mutexA); /* LG-EXPECT: lock-order-cycle=downgraded */
     balance_b -= 5;
     balance_a += 5;
     pthread_mutex_unlock(&mutexA);

@@ -6,7 +6,10 @@
  * a sample shows its bug every run without ever hanging by accident.
  *
  * Expectation markers read by tests/e2e/run_e2e.py, in comments:
- *   LG-EXPECT: kind[=severity] ...  a finding of that kind cites this line
+ *   LG-EXPECT: kind[=severity] ...  a finding of that kind cites this line;
+ *                                   severity error unless given, and
+ *                                   "downgraded" means warning or note (a
+ *                                   cycle that is no deadlock, said why)
  *   LG-ALLOW: kind                  an error of that kind may appear as well
  *   LG-CLEAN                        no finding of severity error, exit 0
  *   LG-HANG                         really hangs: run with --hang-timeout
