@@ -136,9 +136,11 @@ void lg_symbolizer_free(struct lg_symbolizer *s);
  * it), line and function, each NULL/0 when unknown. True if any is known. */
 bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base,
                         uint64_t pc, const char **file, int *line, const char **function);
-/* Data address: "var" or "var+16" when a data symbol covers it. */
+/* Data address: "var" or "var+16" when a data symbol covers it, or
+ * "var[2]" when the symbol is an array of objects of size elem (0: no
+ * array naming). */
 bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base,
-                        uint64_t addr, char *buf, size_t len);
+                        uint64_t addr, size_t elem, char *buf, size_t len);
 
 /* The location a person should look at in a stack: its user frame, or the
  * innermost frame, or NULL for an empty/absent stack. */

@@ -160,7 +160,7 @@ bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base
 }
 
 bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base,
-                        uint64_t addr, char *buf, size_t len)
+                        uint64_t addr, size_t elem, char *buf, size_t len)
 {
     int mi = symmod_get(s, path, base);
     GElf_Off off = 0;
@@ -177,7 +177,11 @@ bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base
         return false;
     if (sym.st_size ? off >= sym.st_size : off != 0)
         return false;
-    if (off)
+    /* An array of locks (the symbol a whole number of lock objects, the
+     * address on a boundary): name the element, as the program does. */
+    if (elem && sym.st_size > elem && sym.st_size % elem == 0 && off % elem == 0)
+        snprintf(buf, len, "%s[%llu]", name, (unsigned long long)(off / elem));
+    else if (off)
         snprintf(buf, len, "%s+%llu", name, (unsigned long long)off);
     else
         snprintf(buf, len, "%s", name);
@@ -295,6 +299,18 @@ static void symbolize_stack(struct lg_model *m, struct lg_symbolizer *sym, struc
     }
 }
 
+/* sizeof the lock object of a kind on this platform (x86_64 glibc), 0
+ * when too small to tell an array from a structure. */
+static size_t lock_object_size(int kind)
+{
+    switch (kind) {
+    case LG_LOCK_MUTEX: return 40;    /* pthread_mutex_t */
+    case LG_LOCK_RWLOCK: return 56;   /* pthread_rwlock_t */
+    case LG_LOCK_SEM: return 32;      /* sem_t */
+    default: return 0;
+    }
+}
+
 const char *lg_lock_kind_name(int kind)
 {
     switch (kind) {
@@ -335,7 +351,8 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
                 proc = x->first_proc;
             if (proc >= 0) {
                 const struct lg_module_map *mm = module_for(&p->images[proc], lk->addr);
-                if (mm && lg_symbolizer_data(sym, mm->path, mm->base, lk->addr, buf, sizeof(buf)))
+                if (mm && lg_symbolizer_data(sym, mm->path, mm->base, lk->addr,
+                                             lock_object_size(lk->kind), buf, sizeof(buf)))
                     name = lg_intern_str(&p->strs, buf);
             }
         }
@@ -426,7 +443,8 @@ int lg_symbolize_model(struct lg_model *m)
         if (!addr || u->process < 0)
             continue;
         const struct lg_module_map *mm = module_for(&p->images[u->process], addr);
-        if (mm && lg_symbolizer_data(sym, mm->path, mm->base, addr, buf, sizeof(buf)))
+        if (mm && lg_symbolizer_data(sym, mm->path, mm->base, addr, 48 /* pthread_cond_t */,
+                                     buf, sizeof(buf)))
             u->cond = lg_intern_str(&p->strs, buf);
     }
     lg_symbolizer_free(sym);

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@
 
 pthread_mutex_t unit_global_mutex = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t unit_mutex_table[4];
+struct pair {
+    int count;
+    pthread_mutex_t second;
+} unit_pair;
 
 enum { MARKER_LINE = __LINE__ + 1 };
 __attribute__((noinline)) int unit_marker_function(int x) { return x * 3 + 1; }
@@ -123,16 +128,25 @@ Test(symbolize, data_symbols_name_global_locks)
     char buf[256];
 
     cr_assert(lg_symbolizer_data(s, self.path, self.base, (uint64_t)(uintptr_t)&unit_global_mutex,
-                                 buf, sizeof(buf)));
+                                 sizeof(pthread_mutex_t), buf, sizeof(buf)));
     cr_assert_str_eq(buf, "unit_global_mutex");
     cr_assert(lg_symbolizer_data(s, self.path, self.base,
-                                 (uint64_t)(uintptr_t)&unit_mutex_table[2], buf, sizeof(buf)));
+                                 (uint64_t)(uintptr_t)&unit_mutex_table[2], sizeof(pthread_mutex_t),
+                                 buf, sizeof(buf)));
+    cr_assert_str_eq(buf, "unit_mutex_table[2]", "an array element by its index");
+    cr_assert(lg_symbolizer_data(s, self.path, self.base,
+                                 (uint64_t)(uintptr_t)&unit_mutex_table[2], 0, buf, sizeof(buf)));
     char want[64];
     snprintf(want, sizeof(want), "unit_mutex_table+%zu", 2 * sizeof(pthread_mutex_t));
-    cr_assert_str_eq(buf, want);
+    cr_assert_str_eq(buf, want, "without an element size: an offset");
+    cr_assert(lg_symbolizer_data(s, self.path, self.base,
+                                 (uint64_t)(uintptr_t)&unit_pair.second, sizeof(pthread_mutex_t),
+                                 buf, sizeof(buf)));
+    snprintf(want, sizeof(want), "unit_pair+%zu", offsetof(struct pair, second));
+    cr_assert_str_eq(buf, want, "a lock inside a structure: an offset");
     /* A code address is not a variable. */
     cr_assert_not(lg_symbolizer_data(s, self.path, self.base,
-                                     (uint64_t)(uintptr_t)&unit_marker_function, buf, sizeof(buf)));
+                                     (uint64_t)(uintptr_t)&unit_marker_function, 0, buf, sizeof(buf)));
     /* A missing file is not an error, just unknown. */
     const char *file, *fn;
     int line;
