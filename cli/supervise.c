@@ -368,6 +368,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int lg_threadtable_create(const char *outdir, pid_t root_pid_hint)
 {
     char path[PATH_MAX];
@@ -1748,12 +1755,21 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
     int prev_cycle[64], nprev_cycle = 0, cycle_seen = 0;
     uint64_t cycle_since = 0;
     int outside_pipe_backoff = 0;
+    uint64_t look_cost = 0;       /* CPU time of the last look */
     int rc = 0;
 
     for (;;) {
         if (reap(root, &status))
             break;
-        struct timespec ts = {0, 80 * 1000 * 1000};
+        /* Watching must stay cheap next to the program: the pause between
+         * looks is at least 100 times what the last look cost (a tree of
+         * hundreds of threads is looked at less often), within 80 ms..1 s. */
+        uint64_t pause = look_cost * 100;
+        if (pause < 80000000ull)
+            pause = 80000000ull;
+        if (pause > 1000000000ull)
+            pause = 1000000000ull;
+        struct timespec ts = {(time_t)(pause / 1000000000ull), (long)(pause % 1000000000ull)};
         nanosleep(&ts, NULL);
         if (reap(root, &status))
             break;
@@ -1765,8 +1781,9 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
         }
 
         struct snapshot *s = &snaps[cur], *prev = have_prev ? &snaps[cur ^ 1] : NULL;
-        uint64_t now = now_ns();
+        uint64_t now = now_ns(), cpu0 = cpu_ns();
         snap_take(s, root, &tab, prev, now);
+        look_cost = cpu_ns() - cpu0;
         have_prev = true;
         cur ^= 1;
         if (s->nthreads == 0)
