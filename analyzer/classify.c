@@ -182,8 +182,19 @@ void lg_cycle_classify(const struct lg_model *m, const struct lg_cycle *c, long 
     cls->verdict = LG_CYCLE_DEADLOCK;
     cls->gate = cls->edge = cls->lock = cls->thread_a = cls->thread_b = -1;
     cls->budget_hit = false;
-    if (search_run(&s))
+    if (search_run(&s)) {
+        /* A semaphore with several permits blocks only when all of them
+         * are taken: the order is a hazard, not a sure deadlock. */
+        for (int i = 0; i < c->n; i++) {
+            const struct lg_lock *lk = &m->locks[c->locks[i]];
+            if ((lk->kind == LG_LOCK_SEM || lk->kind == LG_LOCK_NAMED_SEM) && lk->sem_value > 1) {
+                cls->verdict = LG_CYCLE_COUNTING;
+                cls->lock = c->locks[i];
+                break;
+            }
+        }
         return;
+    }
     if (s.exhausted) {
         /* Undecided: say deadlock (a false alarm beats a missed one). */
         cls->budget_hit = true;

@@ -173,6 +173,7 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
         [LG_CYCLE_DEADLOCK] = LG_SEV_ERROR, [LG_CYCLE_TRYLOCK] = LG_SEV_WARNING,
         [LG_CYCLE_GATE] = LG_SEV_WARNING, [LG_CYCLE_SINGLE_THREAD] = LG_SEV_NOTE,
         [LG_CYCLE_NO_OVERLAP] = LG_SEV_NOTE, [LG_CYCLE_READ_READ] = LG_SEV_NOTE,
+        [LG_CYCLE_COUNTING] = LG_SEV_WARNING,
     };
     struct lg_finding *f = lg_finding_add(m, LG_FK_LOCK_ORDER_CYCLE, sev_of[cls->verdict]);
     struct lg_arena *a = &m->priv->arena;
@@ -289,6 +290,12 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
         f->message = fmt(m, "lock-order cycle %s (threads never overlap)", text);
         f->reason = fmt(m, "never overlap: %s had ended (joined or reaped) before %s began",
                         tname(m, cls->thread_a), tname(m, cls->thread_b));
+        break;
+    case LG_CYCLE_COUNTING:
+        f->message = fmt(m, "lock-order cycle %s (through a counting semaphore)", text);
+        f->reason = fmt(m, "counting semaphore: %s starts with %d permits; this order deadlocks "
+                        "only when every permit is taken", lname(m, cls->lock),
+                        m->locks[cls->lock].sem_value);
         break;
     case LG_CYCLE_READ_READ:
         f->message = fmt(m, "lock-order cycle %s (read-read)", text);

@@ -190,6 +190,7 @@ enum lg_cycle_verdict {
     LG_CYCLE_SINGLE_THREAD,   /* note: one thread made every edge */
     LG_CYCLE_NO_OVERLAP,      /* note: the threads never lived at the same time */
     LG_CYCLE_READ_READ,       /* note: an rwlock held and wanted only for reading */
+    LG_CYCLE_COUNTING,        /* warning: through a semaphore with several permits */
 };
 
 struct lg_cycle_class {
@@ -197,7 +198,7 @@ struct lg_cycle_class {
     int *chosen;              /* witness index per edge (caller array of c->n) */
     int gate;                 /* LG_CYCLE_GATE: the gate lock */
     int edge;                 /* LG_CYCLE_TRYLOCK: the try-only edge (position in cycle) */
-    int lock;                 /* LG_CYCLE_READ_READ: the rwlock */
+    int lock;                 /* LG_CYCLE_READ_READ: the rwlock; LG_CYCLE_COUNTING: the semaphore */
     int thread_a, thread_b;   /* SINGLE_THREAD (a) / NO_OVERLAP (a ended before b began) */
     bool budget_hit;          /* search stopped early; verdict is conservative */
 };

@@ -372,3 +372,34 @@ Test(cycles_classify, same_shape_cycles_over_other_instances_are_counted_once)
     cr_assert(strstr(f->details[f->ndetails - 1], "1 more cycle of the same shape"), "%s",
               f->details[f->ndetails - 1]);
 }
+
+Test(cycles_classify, counting_semaphore_cycle_is_warning)
+{
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    struct lg_rec_lock_new pool = { .lock_id = 1, .lock_kind = LG_LOCK_SEM, .sem_value = 4 };
+    tw_lock_full(w, 1001, &pool, NULL);
+    tw_lock(w, 1002, 2, 0, LG_LOCK_NAMED_SEM, 0, "M");
+    tw_thread_start(w, 101, 2000, PID);
+    tw_thread_start(w, 102, 2001, PID);
+    tw_dep_ids(w, 101, 3000, 2, (uint64_t[]){ 1 }, 1, 0);
+    tw_dep_ids(w, 102, 3001, 1, (uint64_t[]){ 2 }, 1, 0);
+    finish(w);
+    const struct lg_finding *f = only_cycle();
+    cr_assert_eq(f->severity, LG_SEV_WARNING);
+    cr_assert(strstr(f->reason, "counting semaphore") && strstr(f->reason, "4 permits"), "%s",
+              f->reason);
+}
+
+Test(cycles_classify, binary_semaphore_cycle_is_error)
+{
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    struct lg_rec_lock_new s1 = { .lock_id = 1, .lock_kind = LG_LOCK_SEM, .sem_value = 1 };
+    tw_lock_full(w, 1001, &s1, NULL);
+    tw_lock(w, 1002, 2, 0, LG_LOCK_MUTEX, 0, NULL);
+    tw_thread_start(w, 101, 2000, PID);
+    tw_thread_start(w, 102, 2001, PID);
+    tw_dep_ids(w, 101, 3000, 2, (uint64_t[]){ 1 }, 1, 0);
+    tw_dep_ids(w, 102, 3001, 1, (uint64_t[]){ 2 }, 1, 0);
+    finish(w);
+    cr_assert_eq(only_cycle()->severity, LG_SEV_ERROR);
+}
