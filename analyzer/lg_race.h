@@ -26,6 +26,7 @@ struct lg_race_lock {
     int64_t start, len;    /* POSIX/OFD record locks: byte range (len 0: to EOF; start -1: unknown) */
     uint16_t kind;         /* enum lg_io_lock_kind */
     uint16_t mode;         /* enum lg_acq_mode */
+    bool inherited;        /* a private lock copied by fork: not named in reports */
 };
 
 /* 1 when the two held sets share a lock that excludes (not both read mode;

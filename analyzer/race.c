@@ -225,6 +225,25 @@ static const void *rec_at(const struct rsrc *s, int off)
 
 /* --- lock identity ------------------------------------------------------- */
 
+/* 1 when the innermost Python frame of stack `id` of src s is `func`. */
+static bool py_innermost_is(const struct rsrc *s, uint32_t id, const char *func)
+{
+    int off;
+    if (!id || !lg_map_get(&s->pystack_off, id, &off))
+        return false;
+    const struct lg_rec_hdr *r = rec_at(s, off);
+    const struct lg_rec_pystack *pr = lg_rec_payload(r);
+    const uint8_t *q = pr->frames, *end = (const uint8_t *)r + r->size;
+    if (!pr->nframes || q + 8 > end)
+        return false;
+    uint16_t flen, fnlen;
+    memcpy(&flen, q + 4, 2);
+    memcpy(&fnlen, q + 6, 2);
+    if (q + 8 + flen + fnlen > end)
+        return false;
+    return fnlen == strlen(func) && memcmp(q + 8 + flen, func, fnlen) == 0;
+}
+
 /* Normalize one held entry of src s. Returns false for locks that never
  * count (the interpreter's own). */
 static bool norm_lock(struct race *R, struct rsrc *s, const struct lg_io_held *h,
@@ -245,6 +264,18 @@ static bool norm_lock(struct race *R, struct rsrc *s, const struct lg_io_held *h
                 out->key = key4('S', ln->dev, ln->ino, ln->offset);
                 return true;
             }
+            /* Held in the parent when it forked (CPython's import lock is
+             * one: the child re-creates it and never releases the copy).
+             * It still counts among the child's own threads, but it is
+             * never common with another process and would only confuse
+             * the report. */
+            out->inherited = (ln->flags & LG_LOCKF_INHERITED) != 0;
+            /* CPython's per-thread "tstate lock": every Python thread
+             * holds its own for life (Thread.join waits on it); a fork
+             * child's main thread re-takes it in _reset_internal_locks. */
+            if (py_innermost_is(s, ln->site_stack, "_set_tstate_lock") ||
+                py_innermost_is(s, ln->site_stack, "_reset_internal_locks"))
+                out->inherited = true;
         }
         out->key = key4('P', (uint64_t)s->pid, s->exec_seq, h->lock_id);
         return true;
@@ -854,7 +885,9 @@ static char *unit_text(struct race *R, const struct runit *u, struct fbuild *b)
     for (int i = 0; i < u->nheld; i++) {
         char one[160];
         size_t n = strlen(held);
-        snprintf(held + n, sizeof(held) - n, "%s%s", i ? ", " : "",
+        if (u->held[i].inherited)
+            continue;
+        snprintf(held + n, sizeof(held) - n, "%s%s", n ? ", " : "",
                  lock_text(R, any, &u->held[i], one, sizeof(one)));
     }
     actor_name(R, u->actor, who, sizeof(who));

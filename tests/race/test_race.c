@@ -504,3 +504,23 @@ Test(race, short_unordered_sessions_of_two_exited_processes_still_race)
     cr_assert_eq(f->severity, LG_SEV_ERROR);
     cr_assert(strstr(f->details[2], "did not overlap"), "detail: %s", f->details[2]);
 }
+
+Test(race, locks_copied_by_fork_are_not_named_as_protection)
+{
+    /* Each child holds a private lock it inherited locked from the fork
+     * (CPython's thread-state lock is one): never common, never named. */
+    parent_with_children(2000, 2001, 101, 102);
+    struct lg_io_held h = { .lock_id = 5, .kind = LG_IOL_LOCK, .mode = LG_MODE_WRITE };
+    for (int c = 0; c < 2; c++) {
+        struct tw *w = proc(101 + c, PARENT, 2010 + c, 2000 + c);
+        struct lg_rec_lock_new l = { .lock_id = 5, .addr = 0x1000, .lock_kind = LG_LOCK_SEM,
+                                     .sem_value = 1, .flags = LG_LOCKF_INHERITED };
+        tw_lock_full(w, 2500, &l, "");
+        rmw(w, 101 + c, 3000 + 100 * (uint64_t)c, 500, 1, &h, 1);
+        free(tw_close(w, true));
+    }
+    load();
+    const struct lg_finding *f = only_race();
+    cr_assert(strstr(f->details[0], "holding no lock"), "detail: %s", f->details[0]);
+    cr_assert(strstr(f->details[1], "holding no lock"), "detail: %s", f->details[1]);
+}
