@@ -539,11 +539,21 @@ static const char *wait_line(struct lg_model *m, const struct hang *H, int i)
             len += snprintf(buf + len, sizeof buf - (size_t)len, ", waiting for child process %d", t->r.pid);
             break;
         case LG_WFE_PIPE_WRITE:
-        case LG_WFE_PIPE_READ:
-            len += snprintf(buf + len, sizeof buf - (size_t)len, ", %s %s",
-                            e->edge_kind == LG_WFE_PIPE_WRITE ? "writing into" : "reading from",
+        case LG_WFE_PIPE_READ: {
+            bool wr = e->edge_kind == LG_WFE_PIPE_WRITE;
+            len += snprintf(buf + len, sizeof buf - (size_t)len, ", %s %s", wr ? "writing into" : "reading from",
                             node_label(m, t));
+            /* Who could unblock it: the holders of the other end. */
+            int nh = 0;
+            for (int h = 0; h < H->ne && len < (int)sizeof buf - 64; h++) {
+                const struct lg_rec_wf_edge *x = &H->e[h];
+                if (x->from != e->to || x->edge_kind != (wr ? LG_WFE_READ_END : LG_WFE_WRITE_END))
+                    continue;
+                len += snprintf(buf + len, sizeof buf - (size_t)len, "%s%d", nh ? ", " : wr ? "; read end held by process " : "; write end held by process ", H->n[x->to].r.pid);
+                nh++;
+            }
             break;
+        }
         default:
             break;
         }

@@ -191,6 +191,14 @@ cli_fcntl)
     has 'error: deadlock: .*waitpid at [^ ]*flock_procs\.c:54'
     has 'waiting for file lock on lg-flock-a[^ ]* held by process [0-9]+'
     ;;
+cli_pipe_cross)
+    lgrun --hang-timeout 2 -- "$bin/hang_pipe_cross"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: hang: all 2 threads of the program waited .* in a cycle of waits'
+    [ "$(grep -cE 'blocked in write at [^ ]*pipe_cross\.c:13, writing into pipe [0-9]+ \(65536 of 65536 bytes queued\); read end held by process [0-9]+$' "$work/out")" = 2 ] ||
+        fail "both writers, each with the process that holds the read end"
+    hasnt 'join-before-drain'
+    ;;
 cli_poll_unwound)
     lgrun --hang-timeout 1 -- "$bin/hang_poll_self"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
