@@ -17,8 +17,8 @@
  * conflict is a race when neither is ordered before the other and no
  * lock excludes them both. Ordering: program order; fork; thread start;
  * join; a wait that reaped the process; and, between threads of one
- * process, lifetime (a thread that had ended before the other unit
- * began: CPython joins through a semaphore). Locks: pthread locks and
+ * Python process, lifetime (a thread that had ended before the other
+ * unit began: CPython joins through a semaphore, not pthread_join). Locks: pthread locks and
  * semaphores (by the shim's identity: shared objects across processes),
  * flock, lockf and fcntl locks on any file.
  *
@@ -87,6 +87,7 @@ struct ractor {
     int thread;                   /* model thread index, -1 */
     uint64_t end;                 /* known end (thread exit, process exit), 0 unknown */
     bool accessed;                /* has file accesses */
+    bool python;                  /* its process runs CPython (joins through a semaphore) */
 };
 
 struct redge {                    /* ordering: from@t1 happens before to@t2 */
@@ -570,6 +571,9 @@ static void spread_process_facts(struct race *R)
             for (int p = 0; p < R->m->nprocs; p++)
                 if (R->m->procs[p].pid == a->pid)
                     a->proc = p;
+        for (int p = 0; p < R->m->nprocs; p++)
+            if (R->m->procs[p].pid == a->pid && R->m->procs[p].python)
+                a->python = true;
     }
 }
 
@@ -584,7 +588,8 @@ static bool hb(struct race *R, int a, uint64_t ta, int b, uint64_t tb)
     /* A thread that had ended cannot race with its process's later work
      * (CPython joins threads through a semaphore, not pthread_join). A
      * process's end orders nothing by itself: only a wait does. */
-    if (R->actors[a].end && R->actors[a].end <= tb && R->actors[a].pid == R->actors[b].pid)
+    if (R->actors[a].end && R->actors[a].end <= tb && R->actors[a].pid == R->actors[b].pid &&
+        R->actors[a].python)
         return true;
     int n = R->nactors;
     for (int i = 0; i < n; i++) {

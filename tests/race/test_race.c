@@ -319,9 +319,12 @@ Test(race, an_unjoined_live_thread_races_with_main)
     cr_assert_eq(f->process, 0);
 }
 
-Test(race, a_thread_that_had_ended_cannot_race)
+Test(race, a_python_thread_that_had_ended_cannot_race)
 {
+    /* CPython joins a thread by waiting on a semaphore its end releases:
+     * no JOIN record, but the thread's end orders it. */
     struct tw *p = proc(PARENT, 1, 1000, 0);
+    tw_set_flags(p, LG_TRACE_F_PYTHON);
     tw_thread_start(p, 201, 1500, PARENT);
     rmw(p, 201, 2000, 100, 1, NULL, 0);
     tw_thread_exit(p, 201, 2500, LG_END_RETURN);
@@ -523,4 +526,18 @@ Test(race, locks_copied_by_fork_are_not_named_as_protection)
     const struct lg_finding *f = only_race();
     cr_assert(strstr(f->details[0], "holding no lock"), "detail: %s", f->details[0]);
     cr_assert(strstr(f->details[1], "holding no lock"), "detail: %s", f->details[1]);
+}
+
+Test(race, an_ended_but_unjoined_c_thread_still_races)
+{
+    /* In C only pthread_join orders a thread's end: its having ended
+     * earlier in this run was luck. */
+    struct tw *p = proc(PARENT, 1, 1000, 0);
+    tw_thread_start(p, 201, 1500, PARENT);
+    rmw(p, 201, 2000, 100, 1, NULL, 0);
+    tw_thread_exit(p, 201, 2500, LG_END_RETURN);
+    rmw(p, PARENT, 4000, 100, 2, NULL, 0);
+    free(tw_close(p, false));
+    load();
+    cr_assert_eq(count_races(), 1);
 }
