@@ -215,6 +215,8 @@ static int cycle_finding(struct lg_model *m, const struct lg_cycle *c, struct lg
             const struct lg_stack *cs = m->locks[w->gates[g]].created_at;
             if (cs && cs->npy && !lg_loc_python_user(&cs->py[0]))
                 continue;
+            if (w->gates[g] == e->from)   /* a shared array holds it too */
+                continue;
             if (shown == 8) {
                 o += (size_t)snprintf(buf + o, sizeof(buf) - o, ", ...");
                 break;

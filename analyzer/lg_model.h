@@ -86,7 +86,10 @@ struct lg_witness {
     uint16_t held_mode;  /* mode `from` was held in */
     struct lg_stack *acquired_at;   /* where `to` was taken */
     struct lg_stack *held_at;       /* where `from` was taken */
-    int *gates;          /* other locks held at the time (lock indexes) */
+    int *gates;          /* other locks held at the time (lock indexes); when the
+                            thread held many (more than 16), all its held locks,
+                            `from` included, in one array shared by the witnesses
+                            of that acquisition */
     int ngates;
     uint64_t count;
     uint64_t time_ns;

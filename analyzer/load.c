@@ -454,7 +454,8 @@ fill:;
 /* One witness of edge from -> to out of a DEP record. */
 static void fill_witness(struct loader *L, struct src *s, struct lg_witness *w, int thread,
                          const struct lg_rec_dep *d, const struct lg_held *held, uint32_t nheld,
-                         uint32_t i, const int *held_locks, int acq, uint64_t time)
+                         uint32_t i, const int *held_locks, int acq, uint64_t time,
+                         int *shared, int nshared)
 {
     memset(w, 0, sizeof(*w));
     w->thread = thread;
@@ -465,6 +466,12 @@ static void fill_witness(struct loader *L, struct src *s, struct lg_witness *w, 
     w->held_at = stack_or_pc(L, s, held[i].stack_id, held[i].pc);
     w->count = d->count;
     w->time_ns = time;
+    if (shared) {
+        /* Many locks held: all witnesses of the record share one array. */
+        w->gates = shared;
+        w->ngates = nshared;
+        return;
+    }
     int ngates = 0;
     for (uint32_t j = 0; j < nheld; j++)
         if (j != i && held_locks[j] >= 0 && held_locks[j] != acq && held_locks[j] != held_locks[i])
@@ -478,6 +485,22 @@ static void fill_witness(struct loader *L, struct src *s, struct lg_witness *w, 
                 held_locks[j] != held_locks[i])
                 w->gates[w->ngates++] = held_locks[j];
     }
+}
+
+#define BIG_HELD 16
+
+/* The shared gate array of a record with many held locks, made once. */
+static void shared_gates(struct loader *L, uint32_t nheld, const int *held_locks, int acq,
+                         int **shared, int *nshared)
+{
+    if (nheld <= BIG_HELD || *shared)
+        return;
+    *shared = lg_arena_alloc(&L->p->arena, nheld * sizeof(int));
+    if (!*shared)
+        return;
+    for (uint32_t j = 0; j < nheld; j++)
+        if (held_locks[j] >= 0 && held_locks[j] != acq)
+            (*shared)[(*nshared)++] = held_locks[j];
 }
 
 /* DEP: pass 1 creates edges and counts witnesses (keeping the first);
@@ -531,14 +554,29 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
             held_locks[i] = lock_of(L, s, d->held[i].lock_id);
         }
     }
+    /* A thread holding many locks (1024 and more must work): duplicates
+     * found with a set, and one gate array shared by the record's
+     * witnesses instead of one per witness (quadratic otherwise). */
+    int *shared = NULL, nshared = 0;
+    if (nheld > BIG_HELD) {
+        struct lg_map seen = { 0 };
+        for (uint32_t j = 0; j < nheld; j++) {
+            int first;
+            if (held_locks[j] < 0)
+                continue;
+            if (lg_map_upsert(&seen, (uint64_t)held_locks[j], (int)j, &first) == 0)
+                held_locks[j] = -3;   /* a repeat */
+        }
+        lg_map_free(&seen);
+    }
     for (uint32_t i = 0; i < nheld && thread >= 0; i++) {
         int from = held_locks[i];
         if (from < 0 || from == acq)
             continue;
         /* The same lock twice in the held set (a counting semaphore):
-         * one witness is enough. */
+         * one witness is enough (big sets were deduplicated above). */
         bool dup = false;
-        for (uint32_t j = 0; j < i; j++)
+        for (uint32_t j = 0; j < i && nheld <= BIG_HELD; j++)
             if (held_locks[j] == from)
                 dup = true;
         if (dup)
@@ -560,14 +598,17 @@ static void rec_dep(struct loader *L, struct src *s, const struct lg_rec_hdr *r,
             continue;
         struct lg_edge *ed = &L->m->edges[e];
         if (pass == 1) {
-            if (ed->nw_seen++ == 0 && !L->huge)
+            if (ed->nw_seen++ == 0 && !L->huge) {
+                shared_gates(L, nheld, held_locks, acq, &shared, &nshared);
                 fill_witness(L, s, &L->first[e], thread, d, d->held, nheld, i, held_locks, acq,
-                             r->time_ns);
+                             r->time_ns, shared, nshared);
+            }
             if (++L->nwitnesses > L->witness_limit)
                 L->huge = true;
         } else if (L->keep_all[e] && L->fill[e] < ed->nw_seen) {
+            shared_gates(L, nheld, held_locks, acq, &shared, &nshared);
             fill_witness(L, s, &ed->w[L->fill[e]++], thread, d, d->held, nheld, i, held_locks,
-                         acq, r->time_ns);
+                         acq, r->time_ns, shared, nshared);
         }
     }
     if (held_locks != held_small)

@@ -174,7 +174,13 @@ static void jfinding(const struct lg_model *m, const struct lg_finding *f, FILE 
             fputs(",\"held_at\":", out);
             jloc(out, user_loc(w->held_at));
             fputs(",\"gates\":", out);
-            jints(out, w->gates, w->ngates);
+            /* Other locks held: never the held lock itself (a shared
+             * gate array of a thread holding many locks contains it). */
+            fputc('[', out);
+            for (int g = 0, k = 0; g < w->ngates; g++)
+                if (w->gates[g] != m->edges[s->edge].from)
+                    fprintf(out, "%s%d", k++ ? "," : "", w->gates[g]);
+            fputc(']', out);
         }
         fputc('}', out);
     }

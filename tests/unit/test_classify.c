@@ -403,3 +403,46 @@ Test(cycles_classify, binary_semaphore_cycle_is_error)
     finish(w);
     cr_assert_eq(only_cycle()->severity, LG_SEV_ERROR);
 }
+
+/* Threads holding many locks (shared gate arrays): the gate rule still
+ * works, and a cycle lock is never mistaken for a gate. */
+static void many_held(struct tw *w, int tid, uint64_t t, uint64_t base, uint64_t gate,
+                      uint64_t held_last, uint64_t acq)
+{
+    uint64_t h[40];
+    int n = 0;
+    if (gate)
+        h[n++] = gate;
+    for (uint64_t k = 0; k < 30; k++)
+        h[n++] = base + k;
+    h[n++] = held_last;
+    tw_dep_ids(w, tid, t, acq, h, (uint32_t)n, 0);
+}
+
+Test(cycles_classify, gate_among_many_held_locks)
+{
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    for (uint64_t id = 100; id < 200; id++)
+        tw_lock(w, 1010, id, 0, LG_LOCK_MUTEX, 0, NULL);
+    tw_thread_start(w, 101, 2000, PID);
+    tw_thread_start(w, 102, 2001, PID);
+    many_held(w, 101, 3000, 100, G, A, B);
+    many_held(w, 102, 3001, 150, G, B, A);
+    finish(w);
+    const struct lg_finding *f = only_cycle();
+    cr_assert_eq(f->severity, LG_SEV_WARNING, "%s", f->message);
+    cr_assert(strstr(f->reason, "gate lock:") && strstr(f->reason, " G,"), "%s", f->reason);
+}
+
+Test(cycles_classify, many_held_locks_without_common_gate_is_error)
+{
+    struct tw *w = begin(LG_LOCK_NAMED_SEM);
+    for (uint64_t id = 100; id < 200; id++)
+        tw_lock(w, 1010, id, 0, LG_LOCK_MUTEX, 0, NULL);
+    tw_thread_start(w, 101, 2000, PID);
+    tw_thread_start(w, 102, 2001, PID);
+    many_held(w, 101, 3000, 100, 0, A, B);
+    many_held(w, 102, 3001, 150, 0, B, A);
+    finish(w);
+    cr_assert_eq(only_cycle()->severity, LG_SEV_ERROR);
+}
