@@ -364,6 +364,21 @@ Test(race, append_only_writers_are_not_reported)
     cr_assert_eq(count_races(), 0);
 }
 
+Test(race, append_writers_count_when_asked)
+{
+    setenv("LOCKGRAPH_RACE_APPEND", "1", 1);
+    parent_with_children(2000, 2001, 101, 102);
+    for (int c = 0; c < 2; c++) {
+        struct tw *w = proc(101 + c, PARENT, 2010 + c, 2000 + c);
+        fd_open(w, 101 + c, 3000, 1, O_WRONLY | O_APPEND, "db.txt");
+        access_(w, 101 + c, 3001, 3400, 1, LG_FOP_WRITE, S_WRITE, NULL, 0);
+        free(tw_close(w, true));
+    }
+    load();
+    unsetenv("LOCKGRAPH_RACE_APPEND");
+    cr_assert_eq(count_races(), 1);
+}
+
 Test(race, blind_writes_of_two_processes_race)
 {
     parent_with_children(2000, 2001, 101, 102);
