@@ -349,8 +349,62 @@ static uint64_t cycle_signature(const struct lg_model *m, const struct lg_cycle 
     return sig ? sig : 1;
 }
 
+/* Edges in the order the cycle search should try them: those made by
+ * threads that made few edges inside components first. A thread that
+ * nests many locks (hundreds held at once) makes a dense, mostly
+ * single-thread component; the edges other threads add are the ones that
+ * can close a real cycle, and must not wait behind a spent budget. */
+struct order_key {
+    int weight, edge;
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+    const struct order_key *x = a, *y = b;
+    if (x->weight != y->weight)
+        return x->weight < y->weight ? -1 : 1;
+    return x->edge < y->edge ? -1 : x->edge > y->edge;
+}
+
+static int *cycle_search_order(const struct lg_model *m, const int *comp, const int *size)
+{
+    int *made = calloc((size_t)m->nthreads + 1, sizeof(int));
+    struct order_key *keys = malloc(((size_t)m->nedges + 1) * sizeof(*keys));
+    int *order = malloc(((size_t)m->nedges + 1) * sizeof(int));
+
+    if (!made || !keys || !order) {
+        free(made);
+        free(keys);
+        free(order);
+        return NULL;
+    }
+    for (int e = 0; e < m->nedges; e++) {
+        const struct lg_edge *ed = &m->edges[e];
+        if (ed->nw > 0 && comp[ed->from] == comp[ed->to] && size[comp[ed->from]] > 1)
+            made[ed->w[0].thread]++;
+    }
+    int n = 0;
+    for (int e = 0; e < m->nedges; e++) {
+        const struct lg_edge *ed = &m->edges[e];
+        if (comp[ed->from] != comp[ed->to] || size[comp[ed->from]] < 2)
+            continue;   /* on no cycle: not searched at all */
+        keys[n].edge = e;
+        keys[n].weight = ed->nw > 0 ? made[ed->w[0].thread] : 0;
+        n++;
+    }
+    if (n > 1)
+        qsort(keys, (size_t)n, sizeof(*keys), order_cmp);
+    for (int k = 0; k < n; k++)
+        order[k] = keys[k].edge;
+    order[n] = -1;
+    free(made);
+    free(keys);
+    return order;
+}
+
 static int find_cycles(struct lg_model *m)
 {
+    int *order = NULL;
     struct lg_graph g;
     int *comp = NULL, *size = NULL, ncomp = 0, ncyc = 0, rc;
     struct lg_cycle *cyc = NULL;
@@ -377,7 +431,10 @@ static int find_cycles(struct lg_model *m)
         if (rc < 0)
             goto out;
     }
-    rc = lg_cycles_find(&g, comp, size, CYCLE_BUDGET, &cyc, &ncyc, &truncated);
+    order = cycle_search_order(m, comp, size);
+    rc = lg_cycles_find(&g, comp, size, order, CYCLE_BUDGET, &cyc, &ncyc, &truncated);
+    free(order);
+    order = NULL;
     if (rc < 0)
         goto out;
     if (truncated)

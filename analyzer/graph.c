@@ -184,10 +184,12 @@ static int cycle_cmp(const void *a, const void *b)
 }
 
 int lg_cycles_find(const struct lg_graph *g, const int *comp, const int *size,
-                   long budget, struct lg_cycle **out, int *nout, bool *truncated)
+                   const int *order, long budget, struct lg_cycle **out, int *nout,
+                   bool *truncated)
 {
     int n = g->nnodes, rc = 0;
     struct cycle_set cs = { 0 };
+    struct lg_map edge_at = { 0 };   /* (from, to) -> edge, inside components */
     int *stamp = calloc((size_t)n + 1, sizeof(int));
     int *via = malloc(((size_t)n + 1) * sizeof(int));     /* BFS: edge that reached a node */
     int *queue = malloc(((size_t)n + 1) * sizeof(int));
@@ -200,10 +202,39 @@ int lg_cycles_find(const struct lg_graph *g, const int *comp, const int *size,
         rc = -ENOMEM;
         goto out;
     }
+    /* Two-lock cycles first, all of them, at O(1) each: the common
+     * inversion must never wait behind a budget spent elsewhere. */
     for (int e = 0; e < g->nedges; e++) {
         int u = g->from[e], v = g->to[e];
         if (u == v || comp[u] != comp[v] || size[comp[u]] < 2)
             continue;
+        rc = lg_map_put(&edge_at, (uint64_t)(uint32_t)u << 32 | (uint32_t)v, e);
+        if (rc < 0)
+            goto out;
+    }
+    for (int e = 0; e < g->nedges; e++) {
+        int u = g->from[e], v = g->to[e], back;
+        if (u >= v || comp[u] != comp[v] || size[comp[u]] < 2)
+            continue;
+        if (lg_map_get(&edge_at, (uint64_t)(uint32_t)v << 32 | (uint32_t)u, &back)) {
+            int pl2[2] = { u, v }, pe2[2] = { e, back };
+            rc = cycle_add(&cs, pl2, pe2, 2);
+            if (rc < 0)
+                goto out;
+        }
+    }
+    rc = 0;
+    /* Then the shortest cycle through every other edge, in the caller's
+     * order of interest, while the budget lasts. */
+    for (int k = 0; k < g->nedges; k++) {
+        int e = order ? order[k] : k;
+        if (e < 0)
+            break;   /* the order ends early: the rest cannot be on a cycle */
+        int u = g->from[e], v = g->to[e], back;
+        if (u == v || comp[u] != comp[v] || size[comp[u]] < 2)
+            continue;
+        if (lg_map_get(&edge_at, (uint64_t)(uint32_t)v << 32 | (uint32_t)u, &back))
+            continue;   /* its shortest cycle is the two-lock one above */
         if (budget <= 0) {
             *truncated = true;
             break;
@@ -269,6 +300,7 @@ int lg_cycles_find(const struct lg_graph *g, const int *comp, const int *size,
 out:
     lg_cycles_free(cs.c, cs.n);
     lg_map_free(&cs.seen);
+    lg_map_free(&edge_at);
     free(stamp);
     free(via);
     free(queue);

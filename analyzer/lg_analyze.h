@@ -173,12 +173,15 @@ struct lg_cycle {
     int *edges;     /* edges[i] goes locks[i] -> locks[(i+1) % n] */
 };
 
-/* Elementary cycles inside non-trivial components: for every edge the
- * shortest cycle through it (BFS), deduplicated by canonical rotation.
- * Work is bounded by `budget` edge visits; *truncated is set when it ran
- * out. Cycles are sorted (length, then lock sequence). */
+/* Elementary cycles inside non-trivial components: every two-lock cycle,
+ * then for every other edge the shortest cycle through it (BFS), taking
+ * edges in `order` (edge indexes, ended early by -1; NULL for index order),
+ * deduplicated by canonical rotation. BFS work is bounded by `budget`
+ * edge visits; *truncated is set when it ran out. Cycles are sorted
+ * (length, then lock sequence). */
 int lg_cycles_find(const struct lg_graph *g, const int *comp, const int *size,
-                   long budget, struct lg_cycle **out, int *nout, bool *truncated);
+                   const int *order, long budget, struct lg_cycle **out, int *nout,
+                   bool *truncated);
 void lg_cycles_free(struct lg_cycle *c, int n);
 
 /* --- classification (classify.c) -------------------------------------- */
