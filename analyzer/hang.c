@@ -609,6 +609,17 @@ static int finding_deadlock(struct lg_model *m, const struct hang *H)
         f->details[f->ndetails++] = (char *)wait_line(m, H, t);
         nthreads++;
     }
+    /* The other blocked threads too (a main thread joining one of them...):
+     * the report carries the stack of every blocked thread. */
+    for (int i = 0; i < H->nn; i++) {
+        const struct hnode *n = &H->n[i];
+        if (n->r.node_kind != LG_WFN_THREAD || !n->r.op || (n->r.flags & LG_WFN_ON_CYCLE) ||
+            f->ndetails >= cap)
+            continue;
+        f->details[f->ndetails++] = fmt(m, "also blocked: %s", wait_line(m, H, i));
+        if (n->stack && f->nstacks < cap)
+            f->stacks[f->nstacks++] = n->stack;
+    }
     snprintf(msg + len, sizeof msg - (size_t)len, " — %d thread%s wait for each other in a cycle",
              nthreads, nthreads == 1 ? "" : "s");
     f->message = lg_arena_strdup(&m->priv->arena, msg);
