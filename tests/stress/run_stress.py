@@ -173,6 +173,22 @@ def case_locktable_full(ctx):
     check_clean(doc, "lock table full", exe="stress_manylocks")
 
 
+def case_trace_full(ctx):
+    """A trace file that fills up (LOCKGRAPH_OPTIONS=trace_max=256 KiB, the
+    10,000-thread program): one line on stderr, the program unchanged, the
+    report reads what was written and says the trace was cut."""
+    env = dict(os.environ, LOCKGRAPH_OPTIONS="trace_max=262144")
+    nat, under, doc = same_run(ctx, "tracefull", [ctx.prog("stress_threads")], expect_rc=0, env=env)
+    said = tool_lines(under, "trace file is full")
+    check(len(said) == 1, "trace full: expected one 'trace file is full' line on stderr, got %d:\n%s"
+          % (len(said), text(under.stderr)[-2000:]))
+    check_clean(doc, "trace full", exe="stress_threads")
+    procs = doc["processes"]
+    check(any(p.get("truncated") for p in procs), "trace full: the report does not mark the trace truncated")
+    n = len(doc.get("threads") or [])
+    check(100 < n < 10001, "trace full: %d threads in the report; expected those recorded before the cut" % n)
+
+
 def case_forkloop(ctx):
     """fork+exit 200 times while 4 threads hammer locks inside the shim;
     three rounds: no child may deadlock (the timeout would say so)."""
