@@ -12,6 +12,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
+#include <regex.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,6 +324,121 @@ const char *lg_lock_kind_name(int kind)
     }
 }
 
+/* --- Python lock names from the source line ----------------------------------- */
+
+/* Source files read for lock names: a few, kept whole with line starts. */
+struct srcfile {
+    const char *path;   /* interned: compared by pointer */
+    char *data;         /* NULL: could not be read */
+    int *line_at;       /* offset of each line (1-based index) */
+    int nlines;
+};
+
+struct srccache {
+    struct srcfile files[32];
+    int n, next;
+};
+
+static const char *source_line(struct srccache *c, const char *path, int line, size_t *len)
+{
+    struct srcfile *f = NULL;
+
+    for (int i = 0; i < c->n; i++)
+        if (c->files[i].path == path)
+            f = &c->files[i];
+    if (!f) {
+        if (c->n < 32) {
+            f = &c->files[c->n++];
+        } else {   /* round robin */
+            f = &c->files[c->next];
+            c->next = (c->next + 1) % 32;
+            free(f->data);
+            free(f->line_at);
+        }
+        memset(f, 0, sizeof(*f));
+        f->path = path;
+        FILE *fp = fopen(path, "r");
+        if (fp) {
+            size_t cap = 0, n = 0, r;
+            char buf[8192];
+            /* Python sources are small; never read more than 4 MiB. */
+            while ((r = fread(buf, 1, sizeof(buf), fp)) > 0 && n < (4u << 20)) {
+                if (n + r + 1 > cap) {
+                    cap = (n + r + 1) * 2;
+                    char *d = realloc(f->data, cap);
+                    if (!d)
+                        break;
+                    f->data = d;
+                }
+                memcpy(f->data + n, buf, r);
+                n += r;
+            }
+            fclose(fp);
+            if (f->data) {
+                f->data[n] = 0;
+                int lines = 1;
+                for (size_t i = 0; i < n; i++)
+                    lines += f->data[i] == '\n';
+                f->line_at = malloc(((size_t)lines + 2) * sizeof(int));
+                if (f->line_at) {
+                    int k = 1;
+                    f->line_at[k++] = 0;
+                    for (size_t i = 0; i < n; i++)
+                        if (f->data[i] == '\n')
+                            f->line_at[k++] = (int)i + 1;
+                    f->nlines = k - 1;
+                }
+            }
+        }
+    }
+    if (!f->data || !f->line_at || line < 1 || line > f->nlines)
+        return NULL;
+    const char *start = f->data + f->line_at[line];
+    const char *end = strchr(start, '\n');
+    *len = end ? (size_t)(end - start) : strlen(start);
+    return start;
+}
+
+static void srccache_free(struct srccache *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        free(c->files[i].data);
+        free(c->files[i].line_at);
+    }
+}
+
+/* `name = threading.Lock()` (also RLock, Semaphore, BoundedSemaphore,
+ * multiprocessing's): the variable a Python program gave its lock. */
+static bool python_lock_variable(struct srccache *c, const struct lg_loc *l, char *out, size_t n)
+{
+    static regex_t re;
+    static int ready;
+    size_t len;
+    regmatch_t mt[2];
+    char line[512];
+
+    if (!l || !l->python || !l->file || !l->line)
+        return false;
+    if (!ready) {
+        ready = regcomp(&re,
+                        "^[[:space:]]*([A-Za-z_][A-Za-z0-9_.]*(\\[[^]=]*\\])?)[[:space:]]*="
+                        "[[:space:]]*[A-Za-z_][A-Za-z0-9_.]*(Lock|RLock|Semaphore|"
+                        "BoundedSemaphore)[[:space:]]*\\(",
+                        REG_EXTENDED) == 0 ? 1 : -1;
+    }
+    if (ready < 0)
+        return false;
+    const char *src = source_line(c, l->file, l->line, &len);
+    if (!src || len >= sizeof(line))
+        return false;
+    memcpy(line, src, len);
+    line[len] = 0;
+    if (regexec(&re, line, 2, mt, 0) != 0 || mt[1].rm_so < 0)
+        return false;
+    snprintf(out, n, "%.*s", (int)(mt[1].rm_eo - mt[1].rm_so), line + mt[1].rm_so);
+    return true;
+}
+
 static int str_ptr_cmp(const void *a, const void *b)
 {
     const int *x = a, *y = b;
@@ -335,6 +451,7 @@ static int str_ptr_cmp(const void *a, const void *b)
 static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
 {
     struct lg_model_priv *p = m->priv;
+    struct srccache src = { 0 };
     char buf[512];
 
     for (int i = 0; i < m->nlocks; i++) {
@@ -343,7 +460,10 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
         const char *name = NULL;
         int proc = lk->process;
 
-        if (x->sem_name && x->sem_name[0]) {
+        if (lk->created_at && lk->created_at->npy &&
+            python_lock_variable(&src, lg_stack_user_loc(lk->created_at), buf, sizeof(buf))) {
+            name = lg_intern_str(&p->strs, buf);
+        } else if (x->sem_name && x->sem_name[0]) {
             name = x->sem_name;
         } else if (lk->addr) {
             /* The first process that knew the lock has its module map. */
@@ -381,6 +501,7 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
         }
         lk->name = (char *)name;
     }
+    srccache_free(&src);
     /* Disambiguate: interned names compare by pointer. */
     int *pairs = malloc(((size_t)m->nlocks + 1) * 2 * sizeof(int));
     if (!pairs)

@@ -305,3 +305,35 @@ Test(trace_roundtrip, huge_trace_keeps_witnesses_of_cycle_edges_only)
                                    : &model->edges[model->findings[0].steps[1].edge];
     cr_assert_eq(ab->nw, 2);
 }
+
+Test(trace_roundtrip, python_locks_named_by_their_variable)
+{
+    char py[600];
+    snprintf(py, sizeof(py), "%s/app.py", dir);
+    FILE *f = fopen(py, "w");
+    fputs("import threading, multiprocessing\n"                 /* 1 */
+          "lock_a = threading.Lock()\n"                          /* 2 */
+          "class C:\n"                                           /* 3 */
+          "    def __init__(self):\n"                            /* 4 */
+          "        self.guard = threading.RLock()\n"             /* 5 */
+          "locks = {}\n"                                         /* 6 */
+          "locks[3] = multiprocessing.Lock()\n"                  /* 7 */
+          "q = make_things(threading.Lock())\n",                 /* 8 */
+          f);
+    fclose(f);
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    tw_pystack(w, 2, py, 2, "<module>");
+    tw_pystack(w, 5, py, 5, "__init__");
+    tw_pystack(w, 7, py, 7, "<module>");
+    tw_pystack(w, 8, py, 8, "<module>");
+    tw_lock(w, 1001, 1, 0x10, LG_LOCK_SEM, 2, NULL);
+    tw_lock(w, 1002, 2, 0x20, LG_LOCK_SEM, 5, NULL);
+    tw_lock(w, 1003, 3, 0x30, LG_LOCK_NAMED_SEM, 7, "/mp-x1y2");
+    tw_lock(w, 1004, 4, 0x40, LG_LOCK_SEM, 8, NULL);
+    free(tw_close(w, true));
+    load();
+    cr_assert_str_eq(model->locks[0].name, "lock_a");
+    cr_assert_str_eq(model->locks[1].name, "self.guard");
+    cr_assert_str_eq(model->locks[2].name, "locks[3]", "the variable beats the /mp- name");
+    cr_assert_str_eq(model->locks[3].name, "lock at app.py:8", "no plain assignment: the site");
+}
