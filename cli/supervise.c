@@ -716,11 +716,7 @@ static void judge_from_proc(struct snapshot *s, struct sv_thread *t)
         /* WAIT, WAIT_BITSET, LOCK_PI, LOCK_PI2, WAIT_REQUEUE_PI */
         if (cmd != 0 && cmd != 9 && cmd != 6 && cmd != 13 && cmd != 11)
             return;
-        if (a[3] != 0 && cmd != 6 && cmd != 13) {  /* LOCK_PI's timeout is arg 3 too */
-            t->verdict = SV_TIMED;
-            return;
-        }
-        if ((cmd == 6 || cmd == 13) && a[3] != 0) {
+        if (a[3] != 0) {               /* the timeout argument, for every one of them */
             t->verdict = SV_TIMED;
             return;
         }
