@@ -174,7 +174,7 @@ def case_make(tool, work):
     check(q.returncode == 0, "make -q after the build under lockgraph: exit %d (not up to date?)" % q.returncode)
 
 
-def case_git(tool, work):
+def case_git(tool, work, clone=False):
     git = need("git")
     env = dict(os.environ, GIT_AUTHOR_NAME="Lock Graph", GIT_AUTHOR_EMAIL="lg@example.org",
                GIT_COMMITTER_NAME="Lock Graph", GIT_COMMITTER_EMAIL="lg@example.org",
@@ -204,6 +204,11 @@ def case_git(tool, work):
         ["fsck", "--no-progress"],
         ["rev-parse", "HEAD", "HEAD^{tree}"],
     ]
+    if clone:
+        # pack-objects and index-pack, both threaded, through a real clone
+        steps += [["-c", "pack.threads=2", "clone", "-q", "--no-local", ".", "../clone"],
+                  ["-C", "../clone", "log", "--format=%H %s", "--name-status"],
+                  ["-C", "../clone", "rev-parse", "HEAD", "HEAD^{tree}"]]
     for i, st in enumerate(steps):
         cmd = [git] + st
         nat = run_cmd(cmd, cwd=roots["native"], env=env)
@@ -216,6 +221,10 @@ def case_git(tool, work):
               % (what, text(under.stdout)[-2000:], text(nat.stdout)[-2000:]))
         check_clean(tool.report_json(out), what, exe="git")
     check(len(text(nat.stdout).split()) == 2, "git rev-parse printed no hashes")
+
+
+def case_git_clone(tool, work):
+    case_git(tool, work, clone=True)
 
 
 def case_sqlite3(tool, work):

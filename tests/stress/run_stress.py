@@ -238,6 +238,13 @@ def case_daemon(ctx):
     check(not doc.get("skipped"), "daemon: parts of the trace were lost: %s" % doc.get("skipped"))
 
 
+def case_file_join(ctx):
+    """A file written before pthread_create and after pthread_join, read
+    by the threads in between (git index-pack's shape): no race."""
+    nat, under, doc = same_run(ctx, "filejoin", [ctx.prog("stress_filejoin"), "data.bin"], expect_rc=0)
+    check_clean(doc, "file join", exe="stress_filejoin")
+
+
 SHELL_FDS = r'''
 for fd in 3 4 5 6 7 8 9; do
     eval "exec $fd>out$fd.txt"
