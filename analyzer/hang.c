@@ -267,6 +267,11 @@ static int hang_read(struct lg_model *m, const char *path, struct hang *H)
         case LG_REC_HANG:
             memcpy(&H->h, p, sizeof H->h);
             have = true;
+            /* Counts from a garbled file: never more than the file can hold. */
+            if (H->h.nnodes > tf.size / sizeof(struct lg_rec_wf_node))
+                H->h.nnodes = (uint32_t)(tf.size / sizeof(struct lg_rec_wf_node));
+            if (H->h.nedges > tf.size / sizeof(struct lg_rec_wf_edge))
+                H->h.nedges = (uint32_t)(tf.size / sizeof(struct lg_rec_wf_edge));
             free(H->n);
             free(H->e);
             H->n = calloc(H->h.nnodes + 1, sizeof *H->n);
@@ -325,6 +330,16 @@ static int hang_read(struct lg_model *m, const char *path, struct hang *H)
         }
     }
     rc = have ? 0 : -EINVAL;
+    /* Edges and the cycle name nodes by number: drop any that point past
+     * the nodes actually read (a cut or garbled file). */
+    int ne = 0;
+    for (int i = 0; i < H->ne; i++)
+        if (H->e[i].from < (uint32_t)H->nn && H->e[i].to < (uint32_t)H->nn)
+            H->e[ne++] = H->e[i];
+    H->ne = ne;
+    for (int i = 0; i < H->ncycle; i++)
+        if (H->cycle[i] >= (uint32_t)H->nn)
+            H->ncycle = 0;
 out:
     lg_trace_close(&tf);
     return rc;
