@@ -240,6 +240,24 @@ cli_risk_thread_clean)
     [ "$(cat "$work/rc")" = 0 ] || fail "exit status $(cat "$work/rc"), want 0"
     hasnt 'join-before-drain'
     ;;
+cli_garbled_record)
+    # A cut or overwritten hang.lgt must give a report, never a crash.
+    lgrun --hang-timeout 5 -- "$bin/hang_abba"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    size=$(stat -c %s "$work/lg.out/hang.lgt")
+    cp "$work/lg.out/hang.lgt" "$work/whole"
+    for cut in 4200 4500 5000 $((size - 40)); do
+        head -c "$cut" "$work/whole" >"$work/lg.out/hang.lgt"
+        "$lg" report "$work/lg.out" >"$work/out" 2>&1; rc=$?
+        [ $rc -lt 128 ] || fail "report crashed (status $rc) on hang.lgt cut at $cut bytes"
+    done
+    for off in 4130 4200 4400 4700; do
+        cp "$work/whole" "$work/lg.out/hang.lgt"
+        printf '\377\377\377\177\377\377\377\177' | dd of="$work/lg.out/hang.lgt" bs=1 seek="$off" conv=notrunc 2>/dev/null
+        "$lg" report "$work/lg.out" >"$work/out" 2>&1; rc=$?
+        [ $rc -lt 128 ] || fail "report crashed (status $rc) on hang.lgt overwritten at $off"
+    done
+    ;;
 cli_py_risk_queue)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun -- "$py" "$src/py/smallput_queue.py"
