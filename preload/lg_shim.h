@@ -55,7 +55,7 @@ enum lg_state_v { LG_ST_UNINIT = 0, LG_ST_INITING = 1, LG_ST_ACTIVE = 2, LG_ST_O
 struct lg_global {
     _Atomic int state;          /* enum lg_state_v */
     uintptr_t py_lo, py_hi;     /* _PyRuntime range: GIL mutexes/condvars live here */
-    int py;                     /* lg_py_init() said yes */
+    int py;                     /* a CPython interpreter is in the process (any version) */
     pid_t pid;                  /* pid the current trace belongs to */
     uintptr_t self_lo, self_hi; /* our own text: frames here are cut from stacks */
     uint16_t epoch;             /* trace generation of this process image (fork child: +1) */
@@ -400,6 +400,7 @@ LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
 /* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
 LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
 LG_HIDDEN void lg_stacks_reset_for_child(void);
+LG_HIDDEN void lg_stacks_init(void);             /* once, at start-up: loads the unwinder */
 LG_HIDDEN void lg_modules_scan(void);            /* MODULE records for objects not yet recorded */
 
 /* ---- trace writer (trace_writer.c) --------------------------------- */

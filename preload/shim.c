@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -22,6 +23,7 @@
  * weak references make the calls below skip it when it is. */
 #pragma weak lg_py_init
 #pragma weak lg_py_runtime_range
+#pragma weak lg_py_version
 
 struct lg_global lg_g;
 __thread struct lg_thread *lg_tls_self LG_TLS;
@@ -306,6 +308,24 @@ static void lg_atfork_child(void) { lg_fork_child(); }
 /* Contract: called by the first hook of the process (any thread, maybe
  * before our constructor), with the guard set. Leaves state ACTIVE when
  * recording, OFF when LOCKGRAPH_DIR is unset or the trace cannot be made. */
+/* An interpreter whose frame layout pyframes.c does not know: say so once
+ * per run (the first process to create the marker in the output folder
+ * says it; the others of the tree stay quiet). */
+static void lg_say_py_unavailable(const char *dir)
+{
+    const char *v = lg_py_version ? lg_py_version() : NULL;
+    char path[4200], msg[200];
+    snprintf(path, sizeof path, "%s/.python-lines-unavailable", dir);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    syscall(SYS_close, fd);
+    snprintf(msg, sizeof msg,
+             "Python %s: Python source lines are unavailable for this version (native stacks only)",
+             v ? v : "(unknown version)");
+    lg_say(msg);
+}
+
 /* "LD_PRELOAD=..." and "LOCKGRAPH_DIR=..." as this image got them, for
  * exec calls that pass an environment without them. */
 char lg_env_preload[4200], lg_env_dir[4200];
@@ -338,12 +358,19 @@ static void lg_init(void)
     dl_iterate_phdr(lg_find_self, (void *)(uintptr_t)&lg_init);
     lg_g.pthread_key_ok = pthread_key_create(&lg_key, lg_key_dtor) == 0;
     pthread_atfork(lg_atfork_prepare, NULL, lg_atfork_child);
-    if (lg_py_init && lg_py_init() == 1) {
-        lg_g.py = 1;
+    /* A CPython process, whatever its version: its GIL mutexes are kept
+     * out and sem_trywait is its acquire. Frames come only from versions
+     * pyframes.c knows (lg_py_active). */
+    if (lg_py_init) {
+        int frames = lg_py_init();
         if (lg_py_runtime_range)
             lg_py_runtime_range(&lg_g.py_lo, &lg_g.py_hi);
+        lg_g.py = lg_g.py_hi > lg_g.py_lo;
+        if (lg_g.py && frames != 1)
+            lg_say_py_unavailable(dir);
     }
     lg_locktable_init();
+    lg_stacks_init();
     if (lg_trace_open(0, 0, 0) != 0) {
         atomic_store(&lg_g.state, LG_ST_OFF);
         return;

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * stacks.c — stack capture (libunwind) and interning: each distinct stack
+ * stacks.c — stack capture (libgcc's unwinder, libunwind as fallback) and
+ * interning: each distinct stack
  * (native frames + Python frames) is kept once in a global lock-free table
  * and written as a STACK (+ PYSTACK) record the first time a record of the
  * current trace refers to it. Also the module map (MODULE records).
  */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <link.h>
+#include <unwind.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -204,10 +207,62 @@ static struct lg_stackent *lg_stack_intern(uint64_t key, void **pc, int n, const
     return NULL;
 }
 
+/*
+ * Which unwinder. libunwind (1.6) checks doubtful addresses by writing
+ * them into a pipe it opens at low fd numbers and keeps for good; when a
+ * program later reuses those numbers (a shell's `exec 4>file`, a daemon
+ * closing every fd) libunwind reads from, writes into and even closes the
+ * program's own files (seen: a bash script lost its output). libgcc's
+ * unwinder (what glibc's backtrace() uses) touches no fd and, with glibc
+ * 2.35+, finds unwind tables lock-free through _dl_find_object; it is
+ * slower per capture (µs, not 100 ns), which only the slow path pays.
+ * libunwind stays as the fallback when libgcc_s cannot be loaded.
+ */
+static _Unwind_Reason_Code (*lg_gcc_backtrace)(_Unwind_Trace_Fn, void *);
+static _Unwind_Ptr (*lg_gcc_getip)(struct _Unwind_Context *);
+
+void lg_stacks_init(void)
+{
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return;
+    lg_gcc_getip = (_Unwind_Ptr(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetIP");
+    lg_gcc_backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
+    if (!lg_gcc_getip)
+        lg_gcc_backtrace = NULL;
+}
+
+struct lg_bt {
+    void **buf;
+    int n, max;
+};
+
+static _Unwind_Reason_Code lg_bt_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct lg_bt *bt = arg;
+    uintptr_t ip = (uintptr_t)lg_gcc_getip(ctx);
+    if (!ip)
+        return _URC_END_OF_STACK;
+    bt->buf[bt->n++] = (void *)ip;
+    return bt->n >= bt->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+static int lg_backtrace(void **buf, int max)
+{
+    if (lg_gcc_backtrace) {
+        struct lg_bt bt = {buf, 0, max};
+        lg_gcc_backtrace(lg_bt_frame, &bt);
+        return bt.n;
+    }
+    return unw_backtrace(buf, max);
+}
+
 struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
 {
     void *buf[LG_STACK_MAX + 16];
-    int n = unw_backtrace(buf, LG_STACK_MAX + 16);
+    int e = errno;
+    int n = lg_backtrace(buf, LG_STACK_MAX + 16);
+    errno = e;
     int i = 0;
     while (i < n && (uintptr_t)buf[i] - lg_g.self_lo < lg_g.self_hi - lg_g.self_lo)
         i++;

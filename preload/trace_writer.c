@@ -7,6 +7,8 @@
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,6 +36,8 @@ static struct {
 } W = { .fd = -1, .fail_off = UINT64_MAX };
 
 static char lg_dir[PATH_MAX];
+static char lg_path[PATH_MAX];                /* this trace's file, absolute */
+static uint64_t lg_dev, lg_ino;               /* ... and its identity */
 static uint64_t lg_trace_max = LG_RESERVE;   /* LOCKGRAPH_OPTIONS=trace_max=BYTES lowers it */
 uint32_t lg_trace_exec_seq;
 
@@ -73,6 +77,32 @@ static ssize_t read_whole(const char *path, char *buf, size_t max)
     return (ssize_t)got;
 }
 
+/* Our fd, checked before each use: a daemon that closes every fd, or a
+ * shell's `exec 3>file`, may have made its number someone else's file —
+ * which we must never truncate. Reopened by path when it is not ours. */
+static int lg_trace_fd(void)
+{
+    struct stat st;
+    if (W.fd >= 0 && syscall(SYS_fstat, W.fd, &st) == 0 && (uint64_t)st.st_dev == lg_dev &&
+        (uint64_t)st.st_ino == lg_ino)
+        return W.fd;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, lg_path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (syscall(SYS_fstat, fd, &st) != 0 || (uint64_t)st.st_dev != lg_dev || (uint64_t)st.st_ino != lg_ino) {
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    /* Far from the low numbers programs and shells use by hand. */
+    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 600);
+    if (high >= 0) {
+        syscall(SYS_close, fd);
+        fd = high;
+    }
+    W.fd = fd;
+    return fd;
+}
+
 /* Make file [mapped, need) exist and be mapped. Returns 0 or -1 (no room). */
 static int lg_trace_grow(uint64_t need)
 {
@@ -94,8 +124,9 @@ static int lg_trace_grow(uint64_t need)
                 len += chunk;
             if (len > lg_trace_max)
                 len = lg_trace_max;
-            if (syscall(SYS_ftruncate, W.fd, (long)len) != 0 ||
-                mmap(W.base + cur, len - cur, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, W.fd,
+            int fd = lg_trace_fd();
+            if (fd < 0 || syscall(SYS_ftruncate, fd, (long)len) != 0 ||
+                mmap(W.base + cur, len - cur, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
                      (off_t)cur) == MAP_FAILED)
                 rc = -1;
             else
@@ -196,6 +227,19 @@ int lg_trace_open(int forked, uint64_t fork_ns, pid_t fork_parent_tid)
         lg_say("cannot create the trace file in LOCKGRAPH_DIR; not recording");
         return -1;
     }
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) != 0) {
+        syscall(SYS_close, fd);
+        return -1;
+    }
+    lg_dev = (uint64_t)st.st_dev;
+    lg_ino = (uint64_t)st.st_ino;
+    snprintf(lg_path, sizeof lg_path, "%s", path);
+    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 600);
+    if (high >= 0) {
+        syscall(SYS_close, fd);
+        fd = high;
+    }
     void *base = mmap(NULL, LG_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         syscall(SYS_close, fd);
@@ -267,7 +311,9 @@ void lg_trace_finish(void)
     h->end_offset = used;
     h->end_ns = lg_now_ns();
     __atomic_fetch_or(&h->flags, LG_TRACE_F_CLEAN_END, __ATOMIC_RELEASE);
-    syscall(SYS_ftruncate, W.fd, (long)used);
+    int fd = lg_trace_fd();
+    if (fd >= 0)
+        syscall(SYS_ftruncate, fd, (long)used);
     atomic_store(&W.off, used);
 }
 
@@ -277,7 +323,9 @@ void lg_trace_unfinish(void)
     if (!W.base || (hdr()->flags & LG_TRACE_F_TRUNCATED))
         return;
     struct lg_trace_header *h = hdr();
-    syscall(SYS_ftruncate, W.fd, (long)atomic_load(&W.mapped));
+    int fd = lg_trace_fd();
+    if (fd < 0 || syscall(SYS_ftruncate, fd, (long)atomic_load(&W.mapped)) != 0)
+        return;
     __atomic_fetch_and(&h->flags, ~(uint32_t)LG_TRACE_F_CLEAN_END, __ATOMIC_RELAXED);
     h->end_offset = 0;
     h->end_ns = 0;
@@ -290,7 +338,11 @@ void lg_trace_drop_for_child(void)
 {
     if (W.base) {
         munmap(W.base, LG_RESERVE);
-        syscall(SYS_close, W.fd);
+        struct stat st;
+        /* only if that number is still our file: never close the program's */
+        if (W.fd >= 0 && syscall(SYS_fstat, W.fd, &st) == 0 && (uint64_t)st.st_dev == lg_dev &&
+            (uint64_t)st.st_ino == lg_ino)
+            syscall(SYS_close, W.fd);
     }
     W.base = NULL;
     W.fd = -1;
