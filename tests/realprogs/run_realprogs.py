@@ -273,7 +273,7 @@ def junit_results(path):
     """{test id: outcome} from regrtest's --junit-xml file."""
     res = {}
     for tc in ET.parse(path).getroot().iter("testcase"):
-        name = "%s.%s" % (tc.get("classname"), tc.get("name"))
+        name = tc.get("name") if not tc.get("classname") else "%s.%s" % (tc.get("classname"), tc.get("name"))
         outcome = "ok"
         for child in tc:
             if child.tag in ("failure", "error", "skipped"):
@@ -282,26 +282,50 @@ def junit_results(path):
     return res
 
 
-def regrtest(tool, work, name, args, timeout):
+def regrtest_once(tool, work, name, mode, args, timeout, tag=""):
+    """One regrtest run; {test id: outcome} and the CompletedProcess."""
     py = python_testsuite()
-    results = {}
+    d = fresh_dir(os.path.join(work, mode + tag))
+    xml = os.path.join(d, "results.xml")
+    cmd = [py, "-m", "test", "--tempdir", os.path.join(d, "tmp"), "--junit-xml", xml] + args
+    if mode == "native":
+        p = run_cmd(cmd, cwd=d, timeout=timeout)
+    else:
+        p = tool.run(os.path.join(work, "lg-" + name + tag), cmd, cwd=d, timeout=timeout)
+    check(os.path.exists(xml), "%s %s: regrtest wrote no results (exit %d)\n%s\n%s"
+          % (name, mode, p.returncode, text(p.stdout)[-3000:], text(p.stderr)[-3000:]))
+    return junit_results(xml), p
+
+
+def regrtest(tool, work, name, args, timeout):
+    """CPython's regrtest natively and under the tool: the same outcome for
+    every test case. A case whose outcome differs is run again, alone, in
+    both modes (up to twice): only a difference that stays is a failure,
+    so that a timing-sensitive test made flaky by a loaded machine is not
+    blamed on the tool."""
+    results, procs = {}, {}
     for mode in ("native", "tool"):
-        d = fresh_dir(os.path.join(work, mode))
-        xml = os.path.join(d, "results.xml")
-        cmd = [py, "-m", "test", "--tempdir", os.path.join(d, "tmp"), "--junit-xml", xml] + args
-        if mode == "native":
-            p = run_cmd(cmd, cwd=d, timeout=timeout)
-        else:
-            out = os.path.join(work, "lg-" + name)
-            p = tool.run(out, cmd, cwd=d, timeout=timeout)
-        check(p.returncode == 0 and b"Tests result: SUCCESS" in p.stdout,
-              "%s %s: exit %d\n%s\n%s" % (name, mode, p.returncode, text(p.stdout)[-3000:], text(p.stderr)[-3000:]))
-        results[mode] = junit_results(xml)
+        results[mode], procs[mode] = regrtest_once(tool, work, name, mode, args, timeout)
     nat, under = results["native"], results["tool"]
     check(len(nat) >= 20, "%s: only %d test cases ran natively" % (name, len(nat)))
-    diff = ["  %s: native %s, under lockgraph %s" % (k, nat.get(k), under.get(k))
-            for k in sorted(set(nat) | set(under)) if nat.get(k) != under.get(k)]
-    check(not diff, "%s: different test results under lockgraph:\n%s" % (name, "\n".join(diff)))
+    differ = sorted(k for k in set(nat) | set(under) if nat.get(k) != under.get(k))
+    check(len(differ) <= 10, "%s: %d test cases differ under lockgraph:\n%s" % (name, len(differ), "\n".join(
+        "  %s: native %s, under lockgraph %s" % (k, nat.get(k), under.get(k)) for k in differ[:40])))
+    for attempt in range(2):
+        if not differ:
+            break
+        again = {}
+        for k in differ:
+            module = k.split(".")[1] if k.startswith("test.") else args[0]
+            sel = [module, "-m", k.rsplit(".", 1)[1]]
+            for mode in ("native", "tool"):
+                r, _ = regrtest_once(tool, work, name, mode, sel, timeout, tag="-again")
+                again[(k, mode)] = r.get(k)
+        differ = [k for k in differ if again[(k, "native")] != again[(k, "tool")]]
+    check(not differ, "%s: different test results under lockgraph, run again alone too:\n%s" % (name, "\n".join(
+        "  %s: native %s, under lockgraph %s" % (k, nat.get(k), under.get(k)) for k in differ)))
+    # (the exit statuses may differ only through a flaky case that the
+    # reruns showed the same in both modes; an error finding shows below)
     doc = tool.report_json(os.path.join(work, "lg-" + name))
     check_clean(doc, name, exe="python3")
     return doc
