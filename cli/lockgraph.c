@@ -130,8 +130,9 @@ static int is_readable_file(const char *path)
 /*
  * Find liblockgraph.so: $LOCKGRAPH_SHIM; next to this program in the build
  * tree (bin/../lib); in an installed tree relative to this program
- * (bin/../<libdir>/lockgraph); the configured install path. Writes the
- * absolute path to buf and returns 0, or -1 after saying where it looked.
+ * (bin/../<libdir>, where preload/ installs it, or bin/../<libdir>/lockgraph);
+ * the configured install path. Writes the absolute path to buf and returns
+ * 0, or -1 after saying where it looked.
  */
 static int find_shim(char *buf, size_t len)
 {
