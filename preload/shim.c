@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #pragma weak lg_py_version
 
 struct lg_global lg_g;
+LG_HIDDEN int lg_proc_exit_written;   /* PROC_EXIT is written once, by whichever end comes first */
 __thread struct lg_thread *lg_tls_self LG_TLS;
 __thread int lg_tls_guard LG_TLS;
 
@@ -303,6 +305,56 @@ void lg_fork_child(void)
 static void lg_atfork_prepare(void) { if (!lg_tls_guard) lg_fork_prepare(); }
 static void lg_atfork_child(void) { lg_fork_child(); }
 
+/* ---- fatal signals ------------------------------------------------------ */
+
+/* A crash ends the process without exit or _exit: note the locks every
+ * thread held (PROC_EXIT how=SIGNAL + HELD_AT) and end the trace cleanly,
+ * then let the signal do what it would have done. Installed only where
+ * the disposition is still the default (SA_RESETHAND puts it back first
+ * thing): a program's own handler is never replaced or chained into. */
+static const int lg_fatal_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGSYS};
+
+static void lg_fatal(int sig, siginfo_t *si, void *uc)
+{
+    static _Atomic int once;
+    int e = errno;
+    if (!atomic_exchange(&once, 1) && atomic_load(&lg_g.state) == LG_ST_ACTIVE &&
+        (pid_t)syscall(SYS_getpid) == lg_g.pid) {
+        int g = lg_tls_guard;
+        lg_tls_guard = 1;
+        if (!lg_proc_exit_written) {
+            lg_proc_exit_written = 1;
+            lg_proc_end(LG_END_SIGNAL, sig);
+        }
+        for (struct lg_thread *t = lg_thread_first(); t; t = t->next)
+            if (atomic_load(&t->alive))
+                lg_tt_free(t);
+        lg_trace_finish();
+        lg_tls_guard = g;
+    }
+    errno = e;
+    /* A fault returns to the faulting instruction and meets the default
+     * action; a signal that was sent (kill, abort's raise) is sent again. */
+    if (!si || si->si_code <= 0 || sig == SIGABRT || sig == SIGSYS)
+        syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), (pid_t)syscall(SYS_gettid), sig);
+    (void)uc;
+}
+
+static void lg_fatal_install(void)
+{
+    for (unsigned i = 0; i < sizeof lg_fatal_sigs / sizeof lg_fatal_sigs[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(lg_fatal_sigs[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+            old.sa_handler != SIG_DFL)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = lg_fatal;
+        sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(lg_fatal_sigs[i], &sa, NULL);
+    }
+}
+
 /* ---- initialisation ----------------------------------------------------- */
 
 /* Contract: called by the first hook of the process (any thread, maybe
@@ -378,6 +430,7 @@ static void lg_init(void)
     if (lg_g.py)
         lg_trace_set_flag(LG_TRACE_F_PYTHON);
     lg_tt_open();
+    lg_fatal_install();
     atomic_store(&lg_g.state, LG_ST_ACTIVE);
     lg_modules_scan();
 }
@@ -414,7 +467,6 @@ __attribute__((constructor)) static void lg_ctor(void)
 
 /* Clean end on a normal exit: exit() and return from main run this; the
  * PROC_EXIT record is written by the exit hook (or here, status unknown). */
-LG_HIDDEN int lg_proc_exit_written;
 __attribute__((destructor)) static void lg_dtor(void)
 {
     if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || getpid() != lg_g.pid)

@@ -506,6 +506,8 @@ static int vfork_children(void)
     CHECK(p > 0 && waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 7);
     CHECK(posix_spawn(&p, "/bin/true", NULL, NULL, argv, environ) == 0);
     CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
+    CHECK(posix_spawnp(&p, "true", NULL, NULL, argv, empty) == 0);   /* shim re-added to the environment */
+    CHECK(waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 0);
     CHECK(system("exit 3") != -1);
     /* still recording: a new dependency after all that */
     pthread_mutex_t x = PTHREAD_MUTEX_INITIALIZER, y = PTHREAD_MUTEX_INITIALIZER;
@@ -724,6 +726,12 @@ int main(int argc, char **argv)
                 pthread_mutex_unlock(&ms[j]);
                 pthread_mutex_unlock(&ms[i]);
             }
+        return 0;
+    }
+    if (!strcmp(what, "crash")) {       /* SIGSEGV with gA held: HELD_AT(how=SIGNAL), status 139 kept */
+        pthread_mutex_lock(&gA);
+        volatile int *nowhere = NULL;
+        *nowhere = 1;
         return 0;
     }
     if (!strcmp(what, "vfork"))

@@ -18,6 +18,7 @@
  *     --lock-flag F         a LOCK_NEW with flags bit F set
  *     --cycle               DEP records give A->B and B->A for two locks
  *     --thread-exit-held    a THREAD_EXIT with nheld > 0
+ *     --vfork N             at least N FORK records with vfork = 1 (posix_spawn, vfork+exec)
  *     --exe SUFFIX[:MIN]    MIN (1) traces whose executable path ends with SUFFIX
  *   trace_check --make-ttable DIR   create DIR/threads.lgt as `lockgraph run` does
  * Exit 0 when every check holds, 1 (with one line per failed check) else.
@@ -62,7 +63,7 @@ static long total[MAXK];
 static long misuse[16];
 static long held_at_how[16];
 static unsigned lock_flags_seen;
-static int max_dep_held, dep_held_ok = 1, thread_exit_held;
+static int max_dep_held, dep_held_ok = 1, thread_exit_held, nvfork;
 /* lock-order pairs by lock id, per file (ids are per trace) */
 static struct { int file; uint64_t a, b; } pairs[100000];
 static int npairs;
@@ -238,6 +239,10 @@ static int load(const char *dir, int dodump)
                 const struct lg_rec_held_at *h = p;
                 if (h->how < 16)
                     held_at_how[h->how]++;
+            } else if (r->kind == LG_REC_FORK) {
+                const struct lg_rec_fork *fk = p;
+                if (fk->vfork && fk->child_pid > 0)
+                    nvfork++;
             } else if (r->kind == LG_REC_THREAD_EXIT) {
                 const struct lg_rec_thread_exit *x = p;
                 if (x->nheld)
@@ -381,6 +386,9 @@ int main(int argc, char **argv)
                     ok++;
             }
             check(ok >= min, "--exe", v);
+            i++;
+        } else if (!strcmp(a, "--vfork")) {
+            check(nvfork >= atoi(v), "--vfork", v);
             i++;
         } else if (!strcmp(a, "--thread-exit-held")) {
             check(thread_exit_held, a, NULL);
