@@ -78,7 +78,8 @@ void lg_report_text(const struct lg_model *m, FILE *out)
         for (int k = 0; k < f->ndetails; k++)
             fprintf(out, "    %s\n", f->details[k]);
         if (f->reason)
-            fprintf(out, "    not a deadlock: %s\n", f->reason);
+            fprintf(out, "    %s: %s\n",
+                    f->kind == LG_FK_LOCK_ORDER_CYCLE ? "not a deadlock" : "why", f->reason);
         if (f->kind == LG_FK_LOCK_ORDER_CYCLE && f->severity == LG_SEV_ERROR && f->nsteps >= 2)
             print_scenario(m, f, out);
         fputc('\n', out);
