@@ -114,8 +114,14 @@ struct runit {
     int nheld;
 };
 
+struct rpending {                 /* a FILE_ACCESS record still to be read */
+    int src, off;
+};
+
 struct race {
     struct lg_model *m;
+    struct rpending *pending;
+    int npending, cap_pending;
     struct lg_arena *arena;
     struct lg_strtab *strs;
     struct rsrc *srcs;
@@ -220,9 +226,11 @@ static int file_get(struct race *R, uint64_t dev, uint64_t ino)
     return idx;
 }
 
+/* Record offsets are kept in ints as multiples of LG_TRACE_ALIGN: traces
+ * up to 16 GiB (the writer reserves 8). */
 static const void *rec_at(const struct rsrc *s, int off)
 {
-    return s->tf.base + (size_t)(unsigned)off;
+    return s->tf.base + (size_t)(unsigned)off * LG_TRACE_ALIGN;
 }
 
 /* --- lock identity ------------------------------------------------------- */
@@ -428,22 +436,24 @@ static void access_add(struct race *R, int si, const struct lg_rec_hdr *r)
     f->acc[f->nacc++] = R->nacc++;
 }
 
-/* Pass 1 over one trace: index stacks, locks and sessions; collect the
- * ordering records. Pass 2 (after every FD_OPEN is known): accesses. */
-static void read_src(struct race *R, int si, int pass)
+/* One pass over one trace: index stacks, locks and sessions, collect the
+ * ordering records, and note where the accesses are (judged after every
+ * trace has been read). */
+static void read_src(struct race *R, int si)
 {
     struct rsrc *s = &R->srcs[si];
     const struct lg_rec_hdr *r;
     s->tf.pos = LG_TRACE_HEADER_SIZE;
     s->tf.problem[0] = 0;
     while (lg_trace_next(&s->tf, &r) == 1) {
-        int off = (int)((const uint8_t *)r - s->tf.base);
-        if (pass == 2) {
-            if (r->kind == LG_REC_FILE_ACCESS)
-                access_add(R, si, r);
-            continue;
-        }
+        int off = (int)((size_t)((const uint8_t *)r - s->tf.base) / LG_TRACE_ALIGN);
         switch (r->kind) {
+        case LG_REC_FILE_ACCESS:
+            /* judged once every FD_OPEN of every trace is known */
+            if (lg_grow((void **)&R->pending, &R->cap_pending, R->npending + 1,
+                        sizeof(*R->pending)) == 0)
+                R->pending[R->npending++] = (struct rpending){ si, off };
+            break;
         case LG_REC_STACK: {
             const struct lg_rec_stack *st = lg_rec_payload(r);
             lg_map_put(&s->stack_off, st->stack_id, off);
@@ -523,7 +533,7 @@ static void read_src(struct race *R, int si, int pass)
             break;
         }
     }
-    if (pass == 1) {
+    {
         const struct lg_trace_header *h = s->tf.hdr;
         int main_actor = actor_get(R, s->pid, s->pid);
         if ((h->flags & LG_TRACE_F_FORKED) && h->fork_parent_tid)
@@ -1228,9 +1238,9 @@ int lg_analyze_races(struct lg_model *m)
     /* Cheap exit: no file accesses anywhere, nothing to do. */
     if (rc == 0) {
         for (int i = 0; i < R.nsrcs; i++)
-            read_src(&R, i, 1);
-        for (int i = 0; i < R.nsrcs; i++)
-            read_src(&R, i, 2);
+            read_src(&R, i);
+        for (int i = 0; i < R.npending; i++)
+            access_add(&R, R.pending[i].src, rec_at(&R.srcs[R.pending[i].src], R.pending[i].off));
     }
     if (rc == 0 && R.nacc > 1) {
         spread_process_facts(&R);
@@ -1257,6 +1267,7 @@ int lg_analyze_races(struct lg_model *m)
     for (int i = 0; i < R.nfiles; i++)
         free(R.files[i].acc);
     free(R.srcs);
+    free(R.pending);
     free(R.sessions);
     free(R.acc);
     free(R.actors);
