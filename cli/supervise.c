@@ -1497,7 +1497,10 @@ static void unwind_stuck_threads(const struct lg_wg *g, const struct snapshot *s
                     dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &modpath, NULL);
                 int line = 0;
                 const char *file = NULL;
-                Dwfl_Line *ln = mod ? dwfl_module_getsrc(mod, at) : NULL;
+                /* Lines only for the program's own modules: loading the C
+                 * library's DWARF would cost more than the whole report. */
+                bool sys = system_module(modpath);
+                Dwfl_Line *ln = mod && !sys ? dwfl_module_getsrc(mod, at) : NULL;
                 if (ln)
                     file = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
                 size_t fl = file ? strnlen(file, 1024) : 0, nl = fn ? strnlen(fn, 512) : 0,
@@ -1513,7 +1516,7 @@ static void unwind_stuck_threads(const struct lg_wg *g, const struct snapshot *s
                 r->file_len = (uint16_t)fl;
                 r->func_len = (uint16_t)nl;
                 r->module_len = (uint16_t)ml;
-                r->flags = system_module(modpath) ? LG_HFR_SYSTEM : 0;
+                r->flags = sys ? LG_HFR_SYSTEM : 0;
                 memcpy(r->text, file ? file : "", fl);
                 memcpy(r->text + fl, fn ? fn : "", nl);
                 memcpy(r->text + fl + nl, modpath ? modpath : "", ml);
