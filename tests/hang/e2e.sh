@@ -97,7 +97,8 @@ no_kill)
     # --on-hang wait: reported, left running; then we end it ourselves.
     "$drive" --hang-timeout 1 --no-kill "$work/o" -- "$bin/hang_bigput_fork" >"$work/out" 2>&1 &
     dpid=$!
-    sleep 2.5
+    for _ in $(seq 40); do [ -f "$work/o/hang.lgt" ] && break; sleep 0.25; done
+    sleep 0.5
     kids=$(cat /proc/$dpid/task/*/children 2>/dev/null)
     [ -f "$work/o/hang.lgt" ] || { kill -KILL $dpid $kids; fail "no hang.lgt after the timeout"; }
     kill -0 $dpid 2>/dev/null || fail "the driver returned: the tree was ended"
