@@ -458,6 +458,20 @@ static const char *call_at(struct lg_model *m, const struct hnode *n)
     char buf[600];
     const char *where = n->stack && n->stack->user >= 0 ? loc_text(m, n->loc) : NULL;
     const char *op = op_word(n->r.op, n->r.sysno);
+    /* Python's own waits, named as the program wrote them. */
+    for (uint32_t k = 0; n->stack && k < n->stack->npy; k++) {
+        const struct lg_loc *l = &n->stack->py[k];
+        const char *b = base_name(l->file);
+        if (!b || !l->function || strcmp(l->function, "join") != 0)
+            continue;
+        if (strcmp(b, "threading.py") == 0)
+            op = "Thread.join";
+        else if (strcmp(b, "process.py") == 0)
+            op = "Process.join";
+        else
+            continue;
+        break;
+    }
     const char *exe = n->proc >= 0 ? m->procs[n->proc].exe : NULL;
     if (where)
         snprintf(buf, sizeof buf, "%s at %s", op, where);

@@ -150,7 +150,8 @@ cli_py_bigput_queue)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun --hang-timeout 3 -- "$py" "$src/py/bigput_queue.py"
     [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
-    has 'join-before-drain: process [0-9]+ waits for child [0-9]+ \(waitpid at bigput_queue\.py:17\)'
+    has 'join-before-drain: process [0-9]+ waits for child [0-9]+ \(Process\.join at bigput_queue\.py:17\)'
+    has 'blocked in Thread\.join at .*held by thread'
     has 'write at connection\.py:[0-9]+, [0-9]+ of 1000009 bytes sent, pipe full'
     ;;
 cli_py_abba)
