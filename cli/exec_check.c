@@ -32,7 +32,7 @@ static void read_interp(int fd, uint64_t off, uint64_t size, char *interp, size_
  * as such, since the 64-bit shim cannot load into it. */
 static int elf_has_interp(int fd, int *elf_class, char *interp, size_t len)
 {
-    union { Elf64_Ehdr e64; Elf32_Ehdr e32; } eh;
+    union { Elf64_Ehdr e64; Elf32_Ehdr e32; } eh = { 0 };   /* a short file reads as zeros */
     union { Elf64_Phdr p64; Elf32_Phdr p32; } ph;
     uint64_t phoff;
     unsigned phnum, phentsize, want;

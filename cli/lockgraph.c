@@ -733,6 +733,11 @@ static int cmd_run(int argc, char **argv)
     close(errp[0]);
     if (n == (ssize_t)sizeof exec_err) {
         waitpid(pid, NULL, 0);
+        /* Nothing ran: leave no empty output folder behind. */
+        char tt[PATH_MAX + 32];
+        snprintf(tt, sizeof tt, "%s/%s", outdir, LG_TT_FILE);
+        unlink(tt);
+        rmdir(outdir);
         say("%s: cannot execute: %s", cmd[0], strerror(exec_err));
         return exec_err == ENOENT ? LG_EXIT_NOT_FOUND : LG_EXIT_CANNOT_EXEC;
     }

@@ -218,6 +218,17 @@ def case_not_executable(tool, a):
         p = tool.run(["--out", os.path.join(tool.work, "out")], cmd)
         check(p.returncode == 126, "%s: exit %d, expected 126" % (cmd[0], p.returncode))
         one_line(p, cmd[0])
+    # Executable bits on a file the kernel cannot load: execve says
+    # ENOEXEC; nothing ran, so no output folder is left behind.
+    broken = os.path.join(tool.work, "truncated-elf")
+    with open(broken, "wb") as fh:
+        fh.write(b"\x7fELF\x02\x01\x01")
+    os.chmod(broken, 0o755)
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], [broken])
+    check(p.returncode == 126, "truncated ELF file: exit %d, expected 126" % p.returncode)
+    one_line(p, broken)
+    check(not os.path.exists(out), "an output folder was left behind for a program that never ran")
     script = os.path.join(tool.work, "badinterp.sh")
     with open(script, "w") as fh:
         fh.write("#!/no/such/interpreter\necho hi\n")
