@@ -297,7 +297,7 @@ def regrtest_once(tool, work, name, mode, args, timeout, tag=""):
     return junit_results(xml), p
 
 
-def regrtest(tool, work, name, args, timeout):
+def regrtest(tool, work, name, args, timeout, allow=()):
     """CPython's regrtest natively and under the tool: the same outcome for
     every test case. A case whose outcome differs is run again, alone, in
     both modes (up to twice): only a difference that stays is a failure,
@@ -327,12 +327,19 @@ def regrtest(tool, work, name, args, timeout):
     # (the exit statuses may differ only through a flaky case that the
     # reruns showed the same in both modes; an error finding shows below)
     doc = tool.report_json(os.path.join(work, "lg-" + name))
-    check_clean(doc, name, exe="python3")
+    check_clean(doc, name, exe="python3", allow=allow)
     return doc
 
 
+# Real races in CPython's tests, on purpose: test_multithread_modify_file_noerror
+# (bpo-25872) has 100 threads rewrite one file with no lock, to check that
+# Python itself does not fail. A lock-discipline race there is a true report.
+CPYTHON_RACES = [("lock-discipline-race", "test_threading.py", "modify_file")]
+
+
 def case_cpython_threading(tool, work):
-    regrtest(tool, work, "cpython-threading", ["test_threading", "test_thread", "test_queue"], 900)
+    regrtest(tool, work, "cpython-threading", ["test_threading", "test_thread", "test_queue"], 900,
+             allow=CPYTHON_RACES)
 
 
 MP_SUBSET = ["WithProcessesTestLock", "WithProcessesTestSemaphore", "WithProcessesTestCondition",
