@@ -98,7 +98,7 @@ def compressor(tool, work, prog, level, mib, tflag):
 
 
 def case_xz(tool, work):
-    compressor(tool, work, "xz", "-2", 24, "-T2")
+    compressor(tool, work, "xz", "-2", 16, "-T2")
 
 
 def case_zstd(tool, work):
@@ -149,7 +149,7 @@ def case_make(tool, work):
     need("cc")
     roots = {m: os.path.join(work, m, "proj") for m in ("native", "tool")}
     for r in roots.values():
-        total = gen_project(r, 24, 11)
+        total = gen_project(r, 16, 11)
     cmd = [make, "-j2", "--no-print-directory", "check"]
     nat = run_cmd(cmd, cwd=roots["native"])
     out = os.path.join(work, "lg-make")
@@ -168,7 +168,7 @@ def case_make(tool, work):
         same_file(os.path.join(roots["native"], "obj", name), os.path.join(roots["tool"], "obj", name), "make -j2")
     same_file(os.path.join(roots["native"], "prog"), os.path.join(roots["tool"], "prog"), "make -j2")
     doc = tool.report_json(out)
-    check_clean(doc, "make -j2", exe="make", min_processes=24 * 2)
+    check_clean(doc, "make -j2", exe="make", min_processes=16 * 2)
     # nothing left to do, under the tool too
     q = tool.run(os.path.join(work, "lg-make-q"), [make, "-q", "prog"], cwd=roots["tool"])
     check(q.returncode == 0, "make -q after the build under lockgraph: exit %d (not up to date?)" % q.returncode)
