@@ -43,6 +43,7 @@
 
 #define MAX_UNITS_PER_FILE 4000   /* pairs are quadratic: cap the work per file */
 #define HB_BUDGET_PER_FILE 200000L /* ordering queries per file, then judge with what is known */
+#define HB_CACHE_CELLS (4u << 20)  /* cached arrival times (32 MiB), then the cache starts over */
 #define BEST_SCORE 13             /* two overlapping read-modify-writes: nothing beats it */
 #define MAX_HELD 32
 
@@ -77,6 +78,7 @@ struct raccess {
     uint32_t op;                  /* enum lg_file_op */
     uint32_t stack;
     uint64_t first, last;
+    uint64_t count;               /* calls between first and last, both included */
     struct lg_race_lock *held;
     int nheld;
 };
@@ -93,6 +95,11 @@ struct ractor {
 struct redge {                    /* ordering: from@t1 happens before to@t2 */
     int from, to;
     uint64_t t1, t2;
+};
+
+struct rheap {
+    uint64_t t;
+    int actor;
 };
 
 struct rfile {
@@ -141,9 +148,15 @@ struct race {
     struct lg_map pthread_of;     /* mix(pid, pthread_t) -> tid (latest THREAD_START) */
     struct lg_symbolizer *sym;
     bool count_append;            /* LOCKGRAPH_RACE_APPEND=1: O_APPEND writes count */
-    /* hb search scratch */
+    /* ordering (order_index) */
+    int *out_off;                 /* edges[out_off[a] .. out_off[a+1]) leave actor a, by t1 */
+    uint64_t *sync;               /* actor a's synchronisation points: sync[sync_off[a] ..] */
+    int *sync_off;
+    struct rheap *heap;           /* search scratch */
     uint64_t *arrive;
-    bool *done;
+    struct lg_map reach_of;       /* key2(actor, first edge) -> row of reach */
+    uint64_t *reach;              /* cached arrival vectors, nactors each */
+    int nreach, cap_reach;
 };
 
 /* --- small helpers --------------------------------------------------------- */
@@ -421,6 +434,7 @@ static void access_add(struct race *R, int si, const struct lg_rec_hdr *r)
     x->stack = a->stack_id;
     x->first = r->time_ns;
     x->last = a->last_ns > r->time_ns ? a->last_ns : r->time_ns;
+    x->count = a->count ? a->count : 1;
     uint32_t nh = a->nheld > MAX_HELD ? MAX_HELD : a->nheld;
     if (nh) {
         x->held = lg_arena_alloc(R->arena, nh * sizeof(*x->held));
@@ -590,8 +604,185 @@ static void spread_process_facts(struct race *R)
 
 /* --- ordering ---------------------------------------------------------------- */
 
-/* Does (a, ta) happen before (b, tb)? Program order, lifetime, then the
- * earliest time each actor can learn of (a, ta) along ordering edges. */
+/* An ordering edge leaves `from` at t1 and reaches `to` at t2; an edge
+ * with t2 = 0 (thread start, fork) orders the whole life of `to`, whose
+ * every event is later than t1 on the one monotonic clock, so it reaches
+ * `to` at t1. Reaching `to` at that time then depends only on having been
+ * at `from` by t1. Hence one search per (actor, first edge it can still
+ * take) answers every query from that actor between two of its own
+ * outgoing edges: a vector clock read forwards, cached. */
+static uint64_t edge_arrival(const struct redge *d)
+{
+    return d->t2 > d->t1 ? d->t2 : d->t1;
+}
+
+static int edge_cmp(const void *x, const void *y)
+{
+    const struct redge *a = x, *b = y;
+    if (a->from != b->from)
+        return a->from < b->from ? -1 : 1;
+    if (a->t1 != b->t1)
+        return a->t1 < b->t1 ? -1 : 1;
+    if (a->to != b->to)
+        return a->to < b->to ? -1 : 1;
+    return a->t2 < b->t2 ? -1 : a->t2 > b->t2;
+}
+
+static int u64_cmp(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* After every edge is known: edges sorted by (from, t1) with each actor's
+ * range, and each actor's synchronisation points (the times its own
+ * edges leave or arrive), sorted. */
+static int order_index(struct race *R)
+{
+    int n = R->nactors;
+    qsort(R->edges, (size_t)R->nedges, sizeof(*R->edges), edge_cmp);
+    R->out_off = calloc((size_t)n + 1, sizeof(int));
+    R->sync_off = calloc((size_t)n + 1, sizeof(int));
+    R->sync = calloc((size_t)R->nedges * 2 + 1, sizeof(uint64_t));
+    if (!R->out_off || !R->sync_off || !R->sync)
+        return -ENOMEM;
+    for (int e = 0; e < R->nedges; e++) {
+        R->out_off[R->edges[e].from + 1]++;
+        R->sync_off[R->edges[e].from + 1]++;
+        if (R->edges[e].t2)
+            R->sync_off[R->edges[e].to + 1]++;
+    }
+    for (int i = 0; i < n; i++) {
+        R->out_off[i + 1] += R->out_off[i];
+        R->sync_off[i + 1] += R->sync_off[i];
+    }
+    int *fill = calloc((size_t)n + 1, sizeof(int));
+    if (!fill)
+        return -ENOMEM;
+    for (int e = 0; e < R->nedges; e++) {
+        const struct redge *d = &R->edges[e];
+        R->sync[R->sync_off[d->from] + fill[d->from]++] = d->t1;
+        if (d->t2)
+            R->sync[R->sync_off[d->to] + fill[d->to]++] = d->t2;
+    }
+    free(fill);
+    for (int i = 0; i < n; i++)
+        qsort(R->sync + R->sync_off[i], (size_t)(R->sync_off[i + 1] - R->sync_off[i]),
+              sizeof(uint64_t), u64_cmp);
+    R->heap = malloc(((size_t)R->nedges + 1) * sizeof(*R->heap));
+    R->arrive = malloc(((size_t)n + 1) * sizeof(*R->arrive));
+    return R->heap && R->arrive ? 0 : -ENOMEM;
+}
+
+/* Index of the first outgoing edge of a that leaves at or after t. */
+static int first_edge_from(const struct race *R, int a, uint64_t t)
+{
+    int lo = R->out_off[a], hi = R->out_off[a + 1];
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (R->edges[mid].t1 < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void heap_push(struct race *R, int *n, uint64_t t, int actor)
+{
+    int i = (*n)++;
+    while (i > 0) {
+        int p = (i - 1) / 2;
+        if (R->heap[p].t <= t)
+            break;
+        R->heap[i] = R->heap[p];
+        i = p;
+    }
+    R->heap[i].t = t;
+    R->heap[i].actor = actor;
+}
+
+static void heap_pop(struct race *R, int *n)
+{
+    struct rheap last = R->heap[--(*n)];
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && R->heap[c + 1].t < R->heap[c].t)
+            c++;
+        if (R->heap[c].t >= last.t)
+            break;
+        R->heap[i] = R->heap[c];
+        i = c;
+    }
+    if (*n)
+        R->heap[i] = last;
+}
+
+/* The earliest time each actor learns of an event of `a` that can still
+ * take a's outgoing edges from index `e0` on (UINT64_MAX: never), into
+ * out[nactors]: earliest-arrival search over time-respecting paths
+ * (Dijkstra on arrival times; an edge is taken when its source was
+ * reached by its departure). */
+static void reach_from(struct race *R, int a, int e0, uint64_t *out)
+{
+    int n = R->nactors, nh = 0;
+    for (int i = 0; i < n; i++)
+        out[i] = UINT64_MAX;
+    for (int e = e0; e < R->out_off[a + 1]; e++) {
+        uint64_t t = edge_arrival(&R->edges[e]);
+        if (t < out[R->edges[e].to]) {
+            out[R->edges[e].to] = t;
+            heap_push(R, &nh, t, R->edges[e].to);
+        }
+    }
+    while (nh > 0) {
+        struct rheap top = R->heap[0];
+        heap_pop(R, &nh);
+        if (top.t != out[top.actor] || top.actor == a)
+            continue;   /* stale entry; a itself learns nothing new */
+        for (int e = first_edge_from(R, top.actor, top.t); e < R->out_off[top.actor + 1]; e++) {
+            const struct redge *d = &R->edges[e];
+            uint64_t t = edge_arrival(d);
+            if (t < out[d->to] && nh <= R->nedges) {
+                out[d->to] = t;
+                heap_push(R, &nh, t, d->to);
+            }
+        }
+    }
+}
+
+/* The cached arrival vector of (a, e0), computed on first use. When the
+ * cache would pass HB_CACHE_CELLS it is dropped and refilled. */
+static const uint64_t *reach_cached(struct race *R, int a, int e0)
+{
+    uint64_t k = key2((uint64_t)a, (uint64_t)e0);
+    int idx;
+    size_t n = (size_t)R->nactors;
+    if (lg_map_get(&R->reach_of, k, &idx))
+        return R->reach + (size_t)idx * n;
+    if ((size_t)(R->nreach + 1) * n > HB_CACHE_CELLS) {
+        lg_map_free(&R->reach_of);
+        memset(&R->reach_of, 0, sizeof(R->reach_of));
+        R->nreach = 0;
+    }
+    if (lg_grow((void **)&R->reach, &R->cap_reach, (int)((size_t)(R->nreach + 1) * n),
+                sizeof(uint64_t)) < 0 ||
+        lg_map_put(&R->reach_of, k, R->nreach) < 0) {
+        reach_from(R, a, e0, R->arrive);
+        return R->arrive;
+    }
+    idx = R->nreach++;
+    reach_from(R, a, e0, R->reach + (size_t)idx * n);
+    return R->reach + (size_t)idx * n;
+}
+
+/* Does (a, ta) happen before (b, tb)? Program order for one actor, a
+ * Python thread's end within its process, else a chain of fork, thread
+ * start, join and wait edges that leaves a at or after ta and reaches b
+ * by tb. */
 static bool hb(struct race *R, int a, uint64_t ta, int b, uint64_t tb)
 {
     if (a == b)
@@ -602,36 +793,65 @@ static bool hb(struct race *R, int a, uint64_t ta, int b, uint64_t tb)
     if (R->actors[a].end && R->actors[a].end <= tb && R->actors[a].pid == R->actors[b].pid &&
         R->actors[a].python)
         return true;
-    int n = R->nactors;
-    for (int i = 0; i < n; i++) {
-        R->arrive[i] = UINT64_MAX;
-        R->done[i] = false;
-    }
-    R->arrive[a] = ta;
-    for (;;) {
-        int u = -1;
-        for (int i = 0; i < n; i++)
-            if (!R->done[i] && R->arrive[i] != UINT64_MAX && (u < 0 || R->arrive[i] < R->arrive[u]))
-                u = i;
-        if (u < 0)
-            return false;
-        if (u == b)
-            return R->arrive[u] <= tb;
-        R->done[u] = true;
-        for (int e = 0; e < R->nedges; e++) {
-            const struct redge *d = &R->edges[e];
-            if (d->from != u || d->t1 < R->arrive[u])
-                continue;
-            uint64_t t = d->t2 > R->arrive[u] ? d->t2 : R->arrive[u];
-            if (t < R->arrive[d->to])
-                R->arrive[d->to] = t;
-        }
-    }
+    int e0 = first_edge_from(R, a, ta);
+    if (e0 >= R->out_off[a + 1])
+        return false;   /* a sends nothing after ta */
+    return reach_cached(R, a, e0)[b] <= tb;
 }
 
 static bool ordered(struct race *R, const struct runit *u, const struct runit *v)
 {
     return hb(R, u->actor, u->end, v->actor, v->start) || hb(R, v->actor, v->end, u->actor, u->start);
+}
+
+/* Accesses are records of (thread, session, op, lockset) with the times
+ * of their first and last call. A record whose calls stretch over a
+ * synchronisation point of its own actor (the file written before
+ * pthread_create and again after pthread_join, git index-pack's shape)
+ * is judged as two pieces: its first call up to the next point, and from
+ * the point before its last call to that call. With two calls the pieces
+ * are exact. Known gap: with more, the calls in between are taken to lie
+ * in those two pieces; one made between the create and the join of the
+ * same record is not seen apart (the trace does not time it). */
+static int split_at_sync(struct race *R)
+{
+    int n0 = R->nacc;
+    for (int i = 0; i < n0; i++) {
+        struct raccess *x = &R->acc[i];
+        if (x->count < 2 || x->last <= x->first)
+            continue;
+        const uint64_t *s = R->sync + R->sync_off[x->actor];
+        int ns = R->sync_off[x->actor + 1] - R->sync_off[x->actor];
+        int lo = 0, hi = ns;                 /* first point > first */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (s[mid] <= x->first)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo >= ns || s[lo] >= x->last)
+            continue;
+        uint64_t head_end = s[lo];
+        int k = lo;                          /* last point < last */
+        while (k + 1 < ns && s[k + 1] < x->last)
+            k++;
+        uint64_t tail_start = s[k];
+        if (lg_grow((void **)&R->acc, &R->cap_acc, R->nacc + 1, sizeof(*R->acc)) < 0)
+            return -ENOMEM;
+        x = &R->acc[i];
+        struct raccess *t = &R->acc[R->nacc];
+        *t = *x;
+        t->first = x->count == 2 ? x->last : tail_start;
+        t->count = 1;
+        x->last = x->count == 2 ? x->first : head_end;
+        x->count--;
+        struct rfile *f = &R->files[x->file];
+        if (lg_grow((void **)&f->acc, &f->cap, f->nacc + 1, sizeof(int)) < 0)
+            return -ENOMEM;
+        f->acc[f->nacc++] = R->nacc++;
+    }
+    return 0;
 }
 
 /* --- stacks ------------------------------------------------------------------ */
@@ -1247,11 +1467,10 @@ int lg_analyze_races(struct lg_model *m)
     }
     if (rc == 0 && R.nacc > 1) {
         spread_process_facts(&R);
-        R.arrive = calloc((size_t)R.nactors + 1, sizeof(*R.arrive));
-        R.done = calloc((size_t)R.nactors + 1, sizeof(*R.done));
+        rc = order_index(&R);
+        if (rc == 0)
+            rc = split_at_sync(&R);
         R.sym = lg_symbolizer_new(R.strs, m->priv->cwd);
-        if (!R.arrive || !R.done)
-            rc = -ENOMEM;
         /* Deterministic order: files by first path, then identity. */
         for (int fi = 0; rc == 0 && fi < R.nfiles; fi++)
             rc = judge_file(&R, fi);
@@ -1277,7 +1496,12 @@ int lg_analyze_races(struct lg_model *m)
     free(R.edges);
     free(R.files);
     free(R.arrive);
-    free(R.done);
+    free(R.out_off);
+    free(R.sync);
+    free(R.sync_off);
+    free(R.heap);
+    free(R.reach);
+    lg_map_free(&R.reach_of);
     lg_map_free(&R.actor_of);
     lg_map_free(&R.file_of);
     lg_map_free(&R.pthread_of);

@@ -556,3 +556,77 @@ Test(race, an_ended_but_unjoined_c_thread_still_races)
     load();
     cr_assert_eq(count_races(), 1);
 }
+
+/* One FILE_ACCESS record standing for `count` calls from first to last
+ * (the shim keeps one per thread, session, op and lockset). */
+static void calls(struct tw *w, int tid, uint64_t first, uint64_t last, uint64_t count,
+                  uint64_t session, uint32_t op, uint32_t stack)
+{
+    struct lg_rec_file_access a = {0};
+    a.session = session;
+    a.dev = DEV;
+    a.ino = INO;
+    a.count = count;
+    a.last_ns = last;
+    a.fd = 3;
+    a.op = op;
+    a.stack_id = stack;
+    tw_record(w, LG_REC_FILE_ACCESS, tid, first, &a, sizeof(a));
+}
+
+/* git index-pack's shape: main writes the pack (16 writes), starts two
+ * threads that pread() it through the same fd, joins them, writes the
+ * trailer. Main's writes are one record from before the creates to after
+ * the joins; `join` false leaves the threads unjoined. */
+static void pack_then_threads(bool join)
+{
+    struct tw *p = proc(PARENT, 1, 1000, 0);
+    fd_open(p, PARENT, 1100, 1, O_RDWR | O_CREAT | O_TRUNC, "pack.tmp");
+    calls(p, PARENT, 1200, 9000, 17, 1, LG_FOP_WRITE, S_WRITE);
+    tw_thread_start(p, 201, 2000, PARENT);
+    tw_thread_start(p, 202, 2100, PARENT);
+    calls(p, 201, 2500, 4000, 256, 1, LG_FOP_READ, S_PEEK);
+    calls(p, 202, 2600, 4100, 256, 1, LG_FOP_READ, S_PEEK);
+    tw_thread_exit(p, 201, 4200, LG_END_RETURN);
+    tw_thread_exit(p, 202, 4300, LG_END_RETURN);
+    if (join) {
+        tw_join(p, PARENT, 4400, 201);
+        tw_join(p, PARENT, 4500, 202);
+    }
+    free(tw_close(p, false));
+    load();
+}
+
+Test(race, a_file_written_before_create_and_after_join_is_ordered_with_the_threads_reads)
+{
+    pack_then_threads(true);
+    cr_assert_eq(count_races(), 0, "the creates and joins order every read");
+}
+
+Test(race, without_the_joins_the_trailer_write_races_with_the_reads)
+{
+    pack_then_threads(false);
+    const struct lg_finding *f = only_race();
+    cr_assert_eq(f->nthreads, 2);
+    cr_assert(cites(f, "db.py", 15), "the write is cited");
+    cr_assert(cites(f, "db.py", 5), "the read is cited");
+}
+
+Test(race, a_write_between_create_and_join_in_its_own_record_still_races)
+{
+    /* Main writes before the create; then, with the thread running, under
+     * a new record (its own session): not ordered with the thread's read. */
+    struct tw *p = proc(PARENT, 1, 1000, 0);
+    fd_open(p, PARENT, 1100, 1, O_RDWR, "db.txt");
+    calls(p, PARENT, 1200, 1300, 4, 1, LG_FOP_WRITE, S_SETUP);
+    tw_thread_start(p, 201, 2000, PARENT);
+    calls(p, 201, 2500, 4000, 2, 1, LG_FOP_READ, S_PEEK);
+    fd_open(p, PARENT, 2600, 2, O_RDWR, "db.txt");
+    calls(p, PARENT, 3000, 3000, 1, 2, LG_FOP_WRITE, S_WRITE);
+    tw_join(p, PARENT, 4400, 201);
+    free(tw_close(p, false));
+    load();
+    const struct lg_finding *f = only_race();
+    cr_assert(cites(f, "db.py", 15), "the write during the thread is cited");
+    cr_assert_not(cites(f, "db.py", 30), "the write before the create is ordered");
+}
