@@ -19,12 +19,14 @@ Exit status: 0 pass, 1 fail, 77 skip. Standard library only.
 import argparse
 import json
 import os
+import random
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
-import tempfile
+import time
 
 SKIP = 77
 RUN_TIMEOUT = 90          # seconds for one program under the tool
@@ -153,7 +155,9 @@ def test_sample(tool, prog, src):
             raise Skip("%s really hangs and this lockgraph has no hang supervisor" % srcbase)
         args = ["--hang-timeout", HANG_TIMEOUT]
     out = os.path.join(fresh_dir(os.path.join(tool.work, "run")), "out")
+    started = time.monotonic()
     p = tool.run(["--out", out] + args, [prog])
+    elapsed = time.monotonic() - started
     doc, raw = tool.report_json(out)
     findings = findings_of(doc)
     errors = [f for f in findings if f.get("severity") == "error"]
@@ -169,6 +173,11 @@ def test_sample(tool, prog, src):
             problems.append("unexpected error finding '%s': %s" % (f.get("kind"), f.get("message")))
     if clean and errors:
         problems.append("clean program has %d error finding(s)" % len(errors))
+
+    # A hung run ends in seconds, not at the test's time limit (slack for
+    # a loaded CI machine on top of the hang timeout).
+    if hang and elapsed > float(HANG_TIMEOUT) + 27:
+        problems.append("the hang took %.0f s to be reported (--hang-timeout %s)" % (elapsed, HANG_TIMEOUT))
 
     want_status = 66 if any(s == "error" for _, s, _ in expect) else 0
     if p.returncode != want_status:
@@ -375,8 +384,6 @@ def case_quiet(tool, a):
 def interrupted(tool, a, how):
     """Start a long program under the tool, interrupt it `how`, return
     (exit status, stderr)."""
-    import signal
-    import time
     out = os.path.join(tool.work, "out")
     errpath = os.path.join(tool.work, "stderr.txt")
     with open(errpath, "wb") as err:
@@ -434,7 +441,6 @@ def case_stdout_untouched(tool, a):
 def case_real_programs(tool, a):
     # Multi-threaded programs people really run give the same bytes under
     # the tool, and no error finding (they have no lock bug to find).
-    import random
     data = os.path.join(tool.work, "input.txt")
     rnd = random.Random(1)
     with open(data, "w") as fh:
