@@ -137,6 +137,19 @@ struct lg_step {
     int thread;
 };
 
+/* One actor's use of the file of a lock-discipline-race: its accesses
+ * within one open..close session, between two of its synchronisation
+ * points (fork, thread create, join, wait). */
+struct lg_race_session {
+    int thread;          /* model thread index, -1 */
+    int process;         /* model process index, -1 */
+    uint64_t start_ns, end_ns;   /* first and last call (CLOCK_MONOTONIC) */
+    int nreads, nwrites; /* calls */
+    char *held;          /* locks held at every call, worded ("lock_a, flock on db.txt"); NULL: none */
+    struct lg_loc open_at, access_at;   /* the open, the first read or write; file/function NULL when unknown */
+    bool overlapping;    /* races with another actor's session: not ordered, no common lock */
+};
+
 struct lg_finding {
     int idx;
     enum lg_finding_kind kind;
@@ -154,6 +167,9 @@ struct lg_finding {
     int ndetails;
     struct lg_stack **stacks;   /* full stacks behind the finding, for JSON/HTML */
     int nstacks;
+    struct lg_race_session *sessions;   /* lock-discipline-race: the file's sessions, by start time */
+    int nsessions;
+    char *race_file;     /* lock-discipline-race: the file, by the path the program used */
 };
 
 /* Wait-for graph at a hang (filled from the supervisor's record). */

@@ -1165,7 +1165,7 @@ static int unit_score(const struct runit *u, const struct runit *v)
 }
 
 static int report(struct race *R, int fi, const struct runit *u, const struct runit *v,
-                  int nactors_racing)
+                  int nactors_racing, struct lg_finding **out)
 {
     struct lg_model *m = R->m;
     const struct rfile *f = &R->files[fi];
@@ -1230,7 +1230,195 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
     fd->process = pa == pb ? pa : -1;
     free(b.locs);
     free(b.stacks);
+    *out = fd;
     return 0;
+}
+
+/* --- the file's sessions, for the diagram ------------------------------------ */
+
+#define MAX_DIAGRAM_SESSIONS 24     /* boxes in one race diagram */
+#define RACING_BUDGET 50000L        /* ordering queries to mark the racing sessions */
+
+/* Synchronisation points of actor a at or before t: a session's pieces
+ * on either side of a create or join are drawn apart. */
+static int sync_segment(const struct race *R, int a, uint64_t t)
+{
+    int lo = R->sync_off[a], hi = R->sync_off[a + 1], base = lo;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (R->sync[mid] <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - base;
+}
+
+struct rgroup {                    /* one drawn session */
+    int actor;
+    int first_acc;                 /* its earliest access */
+    uint64_t start, end;
+    int nreads, nwrites;
+    struct lg_race_lock *held;
+    int nheld;
+    bool racing;
+    bool chosen;
+};
+
+/* Whether two units of different actors race: one writes, no common
+ * lock, not ordered (the pair test of judge_file). */
+static bool units_race(struct race *R, const struct runit *u, const struct runit *v,
+                       bool disciplined)
+{
+    if (u->actor == v->actor || (u->kind == U_PEEK && v->kind == U_PEEK))
+        return false;
+    if ((u->kind == U_PEEK || v->kind == U_PEEK) && disciplined)
+        return false;
+    if (lg_race_common_lock(u->held, u->nheld, v->held, v->nheld))
+        return false;
+    return !ordered(R, u, v);
+}
+
+static int group_start_cmp(const void *x, const void *y)
+{
+    const struct rgroup *a = *(struct rgroup *const *)x, *b = *(struct rgroup *const *)y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return a->actor < b->actor ? -1 : a->actor > b->actor;
+}
+
+/* Fill fd->sessions with the uses of file fi: one per (actor, session,
+ * stretch between its synchronisation points), the two reported units'
+ * first, then the earliest, at most MAX_DIAGRAM_SESSIONS, by start time;
+ * a session is `overlapping` when one of its units races with another
+ * actor's unit. Returns 0 or -ENOMEM. */
+static int sessions_fill(struct race *R, int fi, struct lg_finding *fd, const struct runit *units,
+                         int nu, const struct runit *ru, const struct runit *rv, bool disciplined)
+{
+    const struct rfile *f = &R->files[fi];
+    struct lg_map group_of = {0};
+    struct rgroup *g = calloc((size_t)f->nacc + 1, sizeof(*g));
+    struct rgroup **pick = calloc((size_t)f->nacc + 1, sizeof(*pick));
+    int *acc_group = malloc(((size_t)R->nacc + 1) * sizeof(int));
+    int ng = 0, npick = 0, rc = -ENOMEM;
+    if (!g || !pick || !acc_group)
+        goto out;
+    for (int i = 0; i < f->nacc; i++) {
+        int ai = f->acc[i];
+        const struct raccess *a = &R->acc[ai];
+        acc_group[ai] = -1;
+        if (append_only(R, a))
+            continue;
+        uint64_t k = key4('G', (uint64_t)a->actor, (uint64_t)(a->session + 1),
+                          (uint64_t)sync_segment(R, a->actor, a->first));
+        int gi;
+        if (lg_map_upsert(&group_of, k, ng, &gi) < 0)
+            goto out;
+        struct rgroup *x = &g[gi];
+        if (gi == ng) {
+            ng++;
+            x->actor = a->actor;
+            x->first_acc = ai;
+            x->start = a->first;
+            x->end = a->last;
+            x->held = a->held;
+            x->nheld = a->nheld;
+        } else {
+            if (a->first < x->start) {
+                x->start = a->first;
+                x->first_acc = ai;
+            }
+            if (a->last > x->end)
+                x->end = a->last;
+            x->nheld = lockset_meet(R, x->held, x->nheld, a->held, a->nheld, &x->held);
+        }
+        if (a->op == LG_FOP_READ)
+            x->nreads += (int)a->count;
+        else
+            x->nwrites += (int)a->count;
+        acc_group[ai] = gi;
+    }
+
+    /* racing units mark their sessions */
+    long budget = RACING_BUDGET;
+    for (int i = 0; i < nu; i++) {
+        const struct runit *u = &units[i];
+        bool racing = u == ru || u == rv;
+        for (int j = 0; j < nu && !racing && budget > 0; j++, budget--)
+            racing = units_race(R, u, &units[j], disciplined);
+        if (!racing)
+            continue;
+        if (u->read >= 0 && acc_group[u->read] >= 0)
+            g[acc_group[u->read]].racing = true;
+        if (u->write >= 0 && acc_group[u->write] >= 0)
+            g[acc_group[u->write]].racing = true;
+    }
+
+    /* the reported pair's sessions first, then the earliest */
+    const struct runit *rep[2] = { ru, rv };
+    for (int r = 0; r < 2; r++) {
+        int acc[2] = { rep[r]->read, rep[r]->write };
+        for (int k = 0; k < 2; k++)
+            if (acc[k] >= 0 && acc_group[acc[k]] >= 0 && !g[acc_group[acc[k]]].chosen) {
+                g[acc_group[acc[k]]].chosen = true;
+                pick[npick++] = &g[acc_group[acc[k]]];
+            }
+    }
+    struct rgroup **rest = calloc((size_t)ng + 1, sizeof(*rest));
+    if (!rest)
+        goto out;
+    int nrest = 0;
+    for (int i = 0; i < ng; i++)
+        if (!g[i].chosen)
+            rest[nrest++] = &g[i];
+    qsort(rest, (size_t)nrest, sizeof(*rest), group_start_cmp);
+    for (int i = 0; i < nrest && npick < MAX_DIAGRAM_SESSIONS; i++)
+        pick[npick++] = rest[i];
+    free(rest);
+    qsort(pick, (size_t)npick, sizeof(*pick), group_start_cmp);
+
+    fd->sessions = lg_arena_alloc(R->arena, (size_t)(npick ? npick : 1) * sizeof(*fd->sessions));
+    if (!fd->sessions)
+        goto out;
+    for (int i = 0; i < npick; i++) {
+        const struct rgroup *x = pick[i];
+        const struct raccess *a = &R->acc[x->first_acc];
+        struct lg_race_session *s = &fd->sessions[i];
+        memset(s, 0, sizeof(*s));
+        s->thread = R->actors[x->actor].thread;
+        s->process = R->actors[x->actor].proc;
+        s->start_ns = x->start;
+        s->end_ns = x->end;
+        s->nreads = x->nreads;
+        s->nwrites = x->nwrites;
+        s->overlapping = x->racing;
+        char held[512], one[160];
+        held[0] = 0;
+        for (int h = 0; h < x->nheld; h++) {
+            size_t n = strlen(held);
+            if (!x->held[h].inherited)
+                snprintf(held + n, sizeof(held) - n, "%s%s", n ? ", " : "",
+                         lock_text(R, a, &x->held[h], one, sizeof(one)));
+        }
+        s->held = held[0] ? lg_arena_strdup(R->arena, held) : NULL;
+        const struct lg_loc *l = lg_stack_user_loc(stack_build(R, a->src, a->stack));
+        if (l)
+            s->access_at = *l;
+        if (a->session >= 0) {
+            l = lg_stack_user_loc(stack_build(R, a->src, R->sessions[a->session].open_stack));
+            if (l)
+                s->open_at = *l;
+        }
+    }
+    fd->nsessions = npick;
+    fd->race_file = f->path ? lg_arena_strdup(R->arena, f->path) : NULL;
+    rc = 0;
+out:
+    lg_map_free(&group_of);
+    free(g);
+    free(pick);
+    free(acc_group);
+    return rc;
 }
 
 /* Units of one file, then the best racing pair. */
@@ -1385,7 +1573,10 @@ static int judge_file(struct race *R, int fi)
             u = v;
             v = t;
         }
-        rc = report(R, fi, u, v, nracing);
+        struct lg_finding *fd = NULL;
+        rc = report(R, fi, u, v, nracing, &fd);
+        if (rc == 0)
+            rc = sessions_fill(R, fi, fd, units, nu, u, v, disciplined);
     }
     free(racing);
     free(units);

@@ -198,7 +198,29 @@ static void jfinding(const struct lg_model *m, const struct lg_finding *f, FILE 
             fputc(',', out);
         jstack(out, f->stacks[i]);
     }
-    fputs("]}", out);
+    fputc(']', out);
+    if (f->kind == LG_FK_LOCK_DISCIPLINE_RACE) {   /* the file and its sessions (analyzer/race.c) */
+        fputs(",\n   \"file\":", out);
+        jstr(out, f->race_file);
+        fputs(",\"sessions\":[", out);
+        for (int i = 0; i < f->nsessions; i++) {
+            const struct lg_race_session *s = &f->sessions[i];
+            fprintf(out, "%s{\"thread\":%d,\"thread_name\":", i ? "," : "", s->thread);
+            jstr(out, s->thread >= 0 && s->thread < m->nthreads ? m->threads[s->thread].name : NULL);
+            fprintf(out, ",\"process\":%d,\"pid\":%d,\"start_ns\":%" PRIu64 ",\"end_ns\":%" PRIu64
+                         ",\"reads\":%d,\"writes\":%d,\"held\":",
+                    s->process, s->process >= 0 && s->process < m->nprocs ? m->procs[s->process].pid : 0,
+                    s->start_ns, s->end_ns, s->nreads, s->nwrites);
+            jstr(out, s->held);
+            fputs(",\"open_at\":", out);
+            jloc(out, s->open_at.file || s->open_at.function ? &s->open_at : NULL);
+            fputs(",\"access_at\":", out);
+            jloc(out, s->access_at.file || s->access_at.function ? &s->access_at : NULL);
+            fprintf(out, ",\"overlapping\":%s}", s->overlapping ? "true" : "false");
+        }
+        fputc(']', out);
+    }
+    fputc('}', out);
 }
 
 void lg_report_json(const struct lg_model *m, FILE *out)

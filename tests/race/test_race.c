@@ -630,3 +630,66 @@ Test(race, a_write_between_create_and_join_in_its_own_record_still_races)
     cr_assert(cites(f, "db.py", 15), "the write during the thread is cited");
     cr_assert_not(cites(f, "db.py", 30), "the write before the create is ordered");
 }
+
+Test(race, the_finding_lists_the_sessions_in_time_order_with_the_racing_ones_marked)
+{
+    /* Unjoined readers: the pack written before the creates is ordered
+     * with the reads, the trailer after them is not; main's one record is
+     * drawn as two sessions, on either side of its creates. */
+    pack_then_threads(false);
+    const struct lg_finding *f = only_race();
+    cr_assert_str_eq(f->race_file, "pack.tmp");
+    cr_assert_eq(f->nsessions, 4, "pack, trailer, two readers: %d", f->nsessions);
+    for (int i = 1; i < f->nsessions; i++)
+        cr_assert_leq(f->sessions[i - 1].start_ns, f->sessions[i].start_ns);
+    /* The trailer's piece starts at main's last create (2100): the
+     * record does not time the calls between its first and last. */
+    const struct lg_race_session *pack = &f->sessions[0], *trailer = &f->sessions[1];
+    cr_assert_eq(pack->thread, trailer->thread);
+    cr_assert_eq(pack->start_ns, 1200);
+    cr_assert_eq(pack->end_ns, 2000);
+    cr_assert_eq(pack->nwrites, 16);
+    cr_assert_not(pack->overlapping, "the pack precedes the creates");
+    cr_assert_eq(trailer->start_ns, 2100);
+    cr_assert_eq(trailer->end_ns, 9000);
+    cr_assert_eq(trailer->nwrites, 1);
+    cr_assert(trailer->overlapping);
+    for (int i = 2; i <= 3; i++) {
+        cr_assert_neq(f->sessions[i].thread, pack->thread);
+        cr_assert_eq(f->sessions[i].nreads, 256);
+        cr_assert(f->sessions[i].overlapping);
+        cr_assert_str_eq(f->sessions[i].access_at.file, "db.py");
+        cr_assert_eq(f->sessions[i].access_at.line, 5);
+        cr_assert_str_eq(f->sessions[i].open_at.file, "db.py");
+        cr_assert_eq(f->sessions[i].open_at.line, 10);
+        cr_assert_null(f->sessions[i].held);
+    }
+}
+
+Test(race, a_session_names_the_lock_it_held)
+{
+    /* Both processes hold a lock, but not the same one: each session says
+     * which. */
+    parent_with_children(2000, 2001, 101, 102);
+    struct lg_io_held ha = { .kind = LG_IOL_FLOCK, .dev = DEV, .ino = 1111, .mode = LG_MODE_WRITE };
+    struct lg_io_held hb = { .kind = LG_IOL_FLOCK, .dev = DEV, .ino = 2222, .mode = LG_MODE_WRITE };
+    struct tw *a = proc(101, PARENT, 2010, 2000);
+    rmw(a, 101, 3000, 500, 1, &ha, 1);
+    free(tw_close(a, false));
+    struct tw *b = proc(102, PARENT, 2020, 2001);
+    rmw(b, 102, 3100, 500, 1, &hb, 1);
+    free(tw_close(b, false));
+    load();
+    const struct lg_finding *f = only_race();
+    cr_assert_eq(f->nsessions, 3, "the parent's setup write and the two buyers");
+    cr_assert_not(f->sessions[0].overlapping, "the setup write precedes the forks");
+    cr_assert_null(f->sessions[0].held);
+    for (int i = 1; i < 3; i++) {
+        cr_assert(f->sessions[i].overlapping);
+        cr_assert_eq(f->sessions[i].nreads, 1);
+        cr_assert_eq(f->sessions[i].nwrites, 1);
+        cr_assert_not_null(f->sessions[i].held);
+        cr_assert(strstr(f->sessions[i].held, "flock"), "held: %s", f->sessions[i].held);
+    }
+    cr_assert_neq(f->sessions[1].process, f->sessions[2].process);
+}
