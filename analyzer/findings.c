@@ -542,12 +542,16 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
         bool thread_end = h->how == LG_END_RETURN || h->how == LG_END_PTHREAD_EXIT ||
                           h->how == LG_END_CANCEL;
         bool proc_end = h->how == LG_END_EXIT || h->how == LG_END__EXIT;
+        /* A crash (fatal signal) with the lock held: said, as a warning
+         * (the crash is the bug) unless other processes share the lock
+         * and will wait for it forever. */
+        bool crash = h->how == LG_END_SIGNAL;
         /* Semaphores are legitimately "held" at exit (Python's per-thread
          * tstate lock is released by the runtime after the thread is gone;
          * a C semaphore is often a signal, not a lock). The exception is a
          * threading.Lock the program itself made: a binary semaphore whose
          * creation's innermost Python frame is the program's code. */
-        if (!thread_end && !proc_end)
+        if (!thread_end && !proc_end && !crash)
             continue;
         bool py_lock = lk->kind == LG_LOCK_SEM && lk->sem_value == 1 && lk->created_at &&
                        lk->created_at->npy && lg_loc_python_user(&lk->created_at->py[0]);
@@ -556,10 +560,15 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
             continue;
         if (dedup_seen(dd, LG_FK_UNRELEASED_LOCK, h->lock, h->at))
             continue;
-        struct lg_finding *f = lg_finding_add(m, LG_FK_UNRELEASED_LOCK, LG_SEV_ERROR);
+        struct lg_finding *f = lg_finding_add(m, LG_FK_UNRELEASED_LOCK,
+                                              crash && !lk->shared && lk->process >= 0
+                                                  ? LG_SEV_WARNING : LG_SEV_ERROR);
         if (!f)
             return -ENOMEM;
-        if (thread_end)
+        if (crash)
+            f->message = fmt(m, "%s is still held by %s when process %d is killed by a signal",
+                             lk->name, tname(m, h->thread), m->procs[h->process].pid);
+        else if (thread_end)
             f->message = fmt(m, "%s is still held when thread %s exits", lk->name,
                              tname(m, h->thread));
         else

@@ -337,3 +337,21 @@ Test(trace_roundtrip, python_locks_named_by_their_variable)
     cr_assert_str_eq(model->locks[2].name, "locks[3]", "the variable beats the /mp- name");
     cr_assert_str_eq(model->locks[3].name, "lock at app.py:8", "no plain assignment: the site");
 }
+
+Test(trace_roundtrip, lock_held_at_a_crash_is_reported)
+{
+    struct tw *w = tw_open(dir, PID, 1, 0, 1000);
+    tw_pystack(w, 1, "crash.py", 7, "f");
+    tw_lock(w, 1001, 1, 0, LG_LOCK_MUTEX, 0, NULL);
+    struct lg_rec_lock_new sh = { .lock_id = 2, .lock_kind = LG_LOCK_MUTEX,
+                                  .flags = LG_LOCKF_SHARED_ID, .dev = 1, .ino = 2 };
+    tw_lock_full(w, 1002, &sh, NULL);
+    tw_held_at(w, PID, 3000, 1, 1, LG_END_SIGNAL);
+    tw_held_at(w, PID, 3000, 2, 1, LG_END_SIGNAL);
+    free(tw_close(w, false));
+    load();
+    cr_assert_eq(count_kind(LG_FK_UNRELEASED_LOCK), 2);
+    cr_assert_eq(lg_model_count(model, LG_SEV_ERROR), 1, "the shared one: others would wait");
+    cr_assert_eq(lg_model_count(model, LG_SEV_WARNING), 1, "a private one: the crash is the bug");
+    cr_assert(strstr(model->findings[0].message, "killed by a signal"), "%s", model->findings[0].message);
+}
