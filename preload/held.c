@@ -37,22 +37,38 @@ void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
         t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode);
 }
 
-/* An entry no longer held: its lock was destroyed or re-made, released
- * by another thread (a semaphore posted, a mutex unlocked by a non-owner:
- * both bump nothing but make the owner differ or the generation move). */
+/* Why an entry may no longer be "held by t":
+ *   1: released for it or re-made — another thread posted the semaphore,
+ *      unlocked the mutex as a non-owner, or the lock was destroyed and
+ *      made again (new id or generation);
+ *   2: the lock was destroyed while t held it and not made again — it
+ *      was never released (Python frees a lock a dead thread left held at
+ *      finalisation): still "held" for an end report.
+ *   0: held. */
 static int lg_held_is_stale(struct lg_thread *t, const struct lg_held_ent *h)
 {
     struct lg_lock *l = h->lock;
-    if (atomic_load_explicit(&l->lock_id, memory_order_relaxed) != h->lock_id || l->gen != h->gen)
+    uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
+    if (id == 0)
+        return 2;
+    if (id != h->lock_id || l->gen != h->gen)
         return 1;
     return lg_kind_is_sem(h->kind) && atomic_load_explicit(&l->owner, memory_order_relaxed) != t->tid;
 }
 
-/* Drop stale entries (slow paths: before a DEP, a publish, an exit). */
+/* Drop stale entries (slow paths: before a DEP, a publish). */
 void lg_held_drop_stale(struct lg_thread *t)
 {
     for (uint32_t i = t->nheld; i-- > 0;)
         if (lg_held_is_stale(t, &t->held[i]))
+            lg_held_remove(t, &t->held[i]);
+}
+
+/* At an end: drop what was released; keep what died held. */
+void lg_held_drop_released(struct lg_thread *t)
+{
+    for (uint32_t i = t->nheld; i-- > 0;)
+        if (lg_held_is_stale(t, &t->held[i]) == 1)
             lg_held_remove(t, &t->held[i]);
 }
 
@@ -142,14 +158,23 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     if (lg_kind_is_sem(kind))
         t->nsem_held++;
 
+    uint64_t key;
     if (n == 0) {
         /* Nothing held: nothing to record. In a Python process the pc is
-         * inside the interpreter, so keep the acquisition's stack (once per
-         * thread, lock and pc) for later DEP/HELD_AT records to cite. */
+         * inside the interpreter, so keep the acquisition's stack for
+         * later DEP/HELD_AT records to cite, once per thread, lock and
+         * Python line (the innermost frame alone is cheap to read). */
         if (!lg_g.py || known_stack)
             return;
+        key = lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
+    } else {
+        key = lg_dep_key(below, id, (unsigned)mode, (unsigned)flags);
     }
-    uint64_t key = n ? lg_dep_key(below, id, (unsigned)mode, (unsigned)flags) : lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
+    /* Python: the native pc is always the interpreter's, so the Python
+     * line is part of the key — each `with lock:` line gets its own stack
+     * (and a lock held later cites the line that took it). */
+    if (lg_g.py && !known_stack)
+        key ^= lg_py_where() * 0x9e3779b97f4a7c15ull;
     lg_dep_miss(t, h, key);
 }
 
@@ -245,7 +270,7 @@ uint32_t lg_held_report(struct lg_thread *t, int how)
     uint32_t n = t->nheld > LG_MAX_HELD ? LG_MAX_HELD : t->nheld;
     for (uint32_t i = 0; i < n; i++) {
         struct lg_held_ent *h = &t->held[i];
-        if (!h->lock || lg_held_is_stale(t, h))
+        if (!h->lock || lg_held_is_stale(t, h) == 1)
             continue;
         uint64_t id = lg_lock_announce(h->lock);
         uint32_t sid = lg_stack_id(h->stack);

@@ -301,6 +301,7 @@ LG_HIDDEN void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t 
 LG_HIDDEN struct lg_held_ent *lg_held_find(struct lg_thread *t, const void *addr);
 LG_HIDDEN void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h);
 LG_HIDDEN void lg_held_drop_stale(struct lg_thread *t);
+LG_HIDDEN void lg_held_drop_released(struct lg_thread *t);   /* keeps locks destroyed while held */
 LG_HIDDEN void lg_destroy_locked(struct lg_thread *t, struct lg_lock *l, const void *addr, int owner, uint64_t pc);
 /* Write HELD_AT records for t's held locks. */
 LG_HIDDEN uint32_t lg_held_report(struct lg_thread *t, int how);
@@ -400,7 +401,8 @@ LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
 /* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
 LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
 LG_HIDDEN void lg_stacks_reset_for_child(void);
-LG_HIDDEN void lg_stacks_init(void);             /* once, at start-up: loads the unwinder */
+LG_HIDDEN void lg_stacks_init(void);
+LG_HIDDEN uint64_t lg_py_where(void);            /* hash of the innermost Python frame, 0 if none */             /* once, at start-up: loads the unwinder */
 LG_HIDDEN void lg_modules_scan(void);            /* MODULE records for objects not yet recorded */
 
 /* ---- trace writer (trace_writer.c) --------------------------------- */

@@ -121,6 +121,10 @@ void lg_lock_destroy(struct lg_thread *t, struct lg_lock *l)
 {
     if (!l || !atomic_load(&l->lock_id))
         return;
+    /* Destroyed while someone holds it: its holder's end report will name
+     * it, so it must be in this trace. */
+    if (atomic_load(&l->owner) != 0)
+        lg_lock_announce(l);
     if (atomic_load(&l->announced) == (uint16_t)(lg_g.epoch + 1)) {
         struct lg_stackent *st = lg_stack_capture(t, 0);
         struct lg_rec_hdr *h;

@@ -208,7 +208,7 @@ LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stacke
 
 void lg_thread_end(struct lg_thread *t, int how)
 {
-    lg_held_drop_stale(t);
+    lg_held_drop_released(t);
     struct lg_rec_hdr *h;
     struct lg_rec_thread_exit *r = lg_rec_begin(sizeof *r, &h);
     if (r) {

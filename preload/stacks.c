@@ -307,6 +307,21 @@ struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
     return lg_stack_intern(key, pc, n, py_len ? pybuf : NULL, py_len, npy);
 }
 
+/* A hash of the calling thread's innermost Python frame (file, function,
+ * line), 0 when there is none. One frame: tens of ns, no allocation. */
+uint64_t lg_py_where(void)
+{
+    if (!lg_g.py || !lg_py_active || !lg_py_capture || !lg_py_active())
+        return 0;
+    struct lg_pyframe f;
+    if (lg_py_capture(&f, 1) != 1)
+        return 0;
+    uint64_t h = mix64(0x51afd7ed558ccdffull, (uint64_t)(uintptr_t)f.file);
+    h = mix64(h, ((uint64_t)f.file_len << 32) | f.func_len);
+    h = mix64(h, (uint64_t)(uintptr_t)f.func);
+    return mix64(h, f.line);
+}
+
 /* Contract: the stack's id in the current trace (1, 2, ...), writing its
  * STACK (and PYSTACK) record the first time; 0 for NULL or on failure. */
 uint32_t lg_stack_id(struct lg_stackent *s)

@@ -18,6 +18,8 @@
  *     --lock-flag F         a LOCK_NEW with flags bit F set
  *     --cycle               DEP records give A->B and B->A for two locks
  *     --thread-exit-held    a THREAD_EXIT with nheld > 0
+ *     --held-pyline F:L     a DEP's held lock was acquired at Python line F:L (innermost frame)
+ *     --no-held-pyline F:L  ... and never at F:L
  *     --vfork N             at least N FORK records with vfork = 1 (posix_spawn, vfork+exec)
  *     --exe SUFFIX[:MIN]    MIN (1) traces whose executable path ends with SUFFIX
  *   trace_check --make-ttable DIR   create DIR/threads.lgt as `lockgraph run` does
@@ -68,6 +70,12 @@ static int max_dep_held, dep_held_ok = 1, thread_exit_held, nvfork;
 static struct { int file; uint64_t a, b; } pairs[100000];
 static int npairs;
 static uint64_t announced[MAXF][4096];
+/* innermost Python frame of each PYSTACK ("base.py:LINE"), and the stack
+ * ids DEP records cite for their held locks */
+static struct { int file; uint32_t id; char where[96]; } pyst[20000];
+static int npyst;
+static struct { int file; uint32_t id; } heldst[20000];
+static int nheldst;
 static int nannounced[MAXF];
 
 static int is_announced(int f, uint64_t id)
@@ -228,8 +236,24 @@ static int load(const char *dir, int dodump)
                 for (uint32_t i = 0; i < dp->nheld; i++) {
                     if (!is_announced(fi, dp->held[i].lock_id))
                         dep_held_ok = 0;
+                    if (dp->held[i].stack_id && nheldst < 20000)
+                        heldst[nheldst].file = fi, heldst[nheldst++].id = dp->held[i].stack_id;
                     if (npairs < 100000)
                         pairs[npairs].file = fi, pairs[npairs].a = dp->held[i].lock_id, pairs[npairs++].b = dp->lock_id;
+                }
+            } else if (r->kind == LG_REC_PYSTACK) {
+                const struct lg_rec_pystack *ps = p;
+                if (ps->nframes && npyst < 20000) {
+                    uint32_t line;
+                    uint16_t fl, nl;
+                    memcpy(&line, ps->frames, 4), memcpy(&fl, ps->frames + 4, 2), memcpy(&nl, ps->frames + 6, 2);
+                    const char *f = (const char *)ps->frames + 8, *b = f;
+                    for (int k = 0; k < fl; k++)
+                        if (f[k] == '/')
+                            b = f + k + 1;
+                    pyst[npyst].file = fi;
+                    pyst[npyst].id = ps->stack_id;
+                    snprintf(pyst[npyst++].where, 96, "%.*s:%u", (int)(fl - (b - f)), b, line);
                 }
             } else if (r->kind == LG_REC_MISUSE) {
                 const struct lg_rec_misuse *m = p;
@@ -386,6 +410,14 @@ int main(int argc, char **argv)
                     ok++;
             }
             check(ok >= min, "--exe", v);
+            i++;
+        } else if (!strcmp(a, "--held-pyline") || !strcmp(a, "--no-held-pyline")) {
+            int found = 0;
+            for (int h = 0; h < nheldst; h++)
+                for (int q = 0; q < npyst; q++)
+                    if (pyst[q].file == heldst[h].file && pyst[q].id == heldst[h].id && !strcmp(pyst[q].where, v))
+                        found = 1;
+            check(a[2] == 'n' ? !found : found, a, v);
             i++;
         } else if (!strcmp(a, "--vfork")) {
             check(nvfork >= atoi(v), "--vfork", v);
