@@ -611,6 +611,44 @@ def case_report_garbled(ctx):
     check(doc.get("skipped"), "random bytes: nothing said skipped")
 
 
+def case_report_garbled_hang(ctx):
+    """The supervisor's hang.lgt of a real deadlock (dies hang), cut and
+    with bytes and counts overwritten (40 seeded variants; a garbled
+    node/edge count overran a buffer in analyzer/hang.c before 100fbd3):
+    never a crash, JSON that parses, the traces' inversion still there."""
+    prog = ctx.prog("stress_dies")
+    base = os.path.join(ctx.work, "lg-hangbase")
+    p = ctx.tool.run(base, [prog, "hang"], args=["--hang-timeout", "3"], timeout=120)
+    check(p.returncode == 66 and os.path.exists(os.path.join(base, "hang.lgt")),
+          "hang base: exit %d, hang.lgt %s" % (p.returncode, "present" if os.path.exists(os.path.join(base, "hang.lgt"))
+                                                 else "missing"))
+    with open(os.path.join(base, "hang.lgt"), "rb") as f:
+        orig = f.read()
+    rng = random.Random(2024)
+    d = os.path.join(ctx.work, "garbled-hang")
+    hdr = 4096
+    for i in range(40):
+        copy_trace(base, d)
+        data = bytearray(orig)
+        if i % 4 == 0:
+            data = data[:rng.randrange(len(data))]
+        for _ in range(rng.choice((1, 4, 16))):
+            if len(data) <= hdr:
+                break
+            pos = rng.randrange(hdr, len(data))
+            if rng.random() < 0.5:
+                data[pos] = rng.randrange(256)
+            else:   # plausible integers: counts, sizes, indexes
+                v = rng.choice((0, 1, 255, 4096, 0x7fffffff, 0xffffffff, rng.randrange(1 << 32)))
+                data[pos:pos + 4] = v.to_bytes(4, "little")
+        with open(os.path.join(d, "hang.lgt"), "wb") as f:
+            f.write(bytes(data))
+        p = report_checked(ctx, d, "garbled hang.lgt variant %d" % i, allow=(0, 66), text_too=i % 4 == 1)
+        doc = json.loads(p.stdout)
+        check(find_cycle(doc, "dies.c", dies_lines(ctx)),
+              "garbled hang.lgt variant %d: the traces' inversion is missing" % i)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
