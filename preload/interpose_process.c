@@ -6,6 +6,7 @@
  * as a wait for that child). vfork is deliberately not wrapped: its child
  * would return through our frame on the parent's stack.
  */
+#include <spawn.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -72,13 +73,46 @@ static int lg_foreign_process(void)
     return (pid_t)syscall(SYS_getpid) != lg_g.pid;
 }
 
+/* FORK with vfork = 1: a child made by vfork/posix_spawn, which the
+ * fork hook and the atfork handlers never see. */
+static void lg_vfork_record(pid_t child, struct lg_stackent *st)
+{
+    uint32_t sid = lg_stack_id(st);
+    struct lg_rec_hdr *h;
+    struct lg_rec_fork *r = lg_rec_begin(sizeof *r, &h);
+    if (!r)
+        return;
+    r->child_pid = child;
+    r->stack_id = sid;
+    r->nheld = lg_tls_self ? lg_tls_self->nheld : 0;
+    r->vfork = 1;
+    lg_rec_commit(h, LG_REC_FORK, 0);
+}
+
+/* In a vfork child about to exec (Python's subprocess, a program's own
+ * vfork): tell the parent's trace a child was made. Memory is shared with
+ * the suspended parent thread, so this is a plain record write; no stack
+ * (the unwinder may take a lock that only a parent thread would release). */
+static void lg_vfork_child_exec(void)
+{
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || !lg_tls_self || lg_tls_guard)
+        return;
+    lg_tls_guard = 1;
+    lg_vfork_record((pid_t)syscall(SYS_getpid), NULL);
+    lg_tls_guard = 0;
+}
+
 /* Before the image is replaced: EXEC, the locks every thread holds, a
  * clean end of the trace, and the thread-table slot handed back (the new
  * image claims its own). */
 static struct lg_thread *lg_exec_before(const char *path)
 {
-    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE || lg_foreign_process())
+    if (atomic_load(&lg_g.state) != LG_ST_ACTIVE)
         return NULL;
+    if (lg_foreign_process()) {
+        lg_vfork_child_exec();
+        return NULL;
+    }
     struct lg_thread *t = lg_enter();
     if (!t)
         return NULL;
@@ -204,6 +238,49 @@ LG_EXPORT int execle(const char *path, const char *arg, ...)
     char *const *envp;
     LG_EXECL_ARGV(arg, envp, argv);
     return execve(path, (char *const *)argv, envp);
+}
+
+/* ---- posix_spawn: glibc execs inside with its internal __execve ------- */
+
+typedef int (*lg_spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *, const posix_spawnattr_t *,
+                           char *const[], char *const[]);
+
+static int lg_spawn(lg_spawn_fn real, pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                    const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+    LG_ENV_FIX(envp, env2);
+    struct lg_thread *t = lg_enter();
+    struct lg_stackent *st = NULL;
+    if (t) {
+        int e = errno;
+        st = lg_stack_capture(t, 0);
+        lg_leave(t);
+        errno = e;
+    }
+    pid_t child = 0;
+    int r = real(&child, path, fa, at, argv, fixed_);
+    if (pid && r == 0)
+        *pid = child;
+    if (t && r == 0) {
+        int e = errno;
+        lg_reenter(t);
+        lg_vfork_record(child, st);
+        lg_leave(t);
+        errno = e;
+    }
+    return r;
+}
+
+LG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                          const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+    return lg_spawn(LG_REAL(posix_spawn), pid, path, fa, at, argv, envp);
+}
+
+LG_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                           const posix_spawnattr_t *at, char *const argv[], char *const envp[])
+{
+    return lg_spawn(LG_REAL(posix_spawnp), pid, file, fa, at, argv, envp);
 }
 
 /* ---- exit -------------------------------------------------------------- */

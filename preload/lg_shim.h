@@ -127,7 +127,7 @@ extern __thread int lg_tls_guard LG_TLS LG_HIDDEN;
 LG_HIDDEN struct lg_thread *lg_enter_slow(void);
 
 /* Enter the shim's bookkeeping. Returns NULL when the call must go
- * straight to the real function: reentered (from libunwind, dlsym, a
+ * straight to the real function: reentered (from the unwinder, dlsym, a
  * signal handler during bookkeeping), not active, or thread exiting. */
 static inline struct lg_thread *lg_enter(void)
 {

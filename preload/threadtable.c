@@ -34,7 +34,7 @@ void lg_tt_open(void)
     memcpy(path, dir, n);
     path[n] = '/';
     memcpy(path + n + 1, LG_TT_FILE, sizeof(LG_TT_FILE));
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return;
     struct stat st;

@@ -86,7 +86,7 @@ static int lg_trace_fd(void)
     if (W.fd >= 0 && syscall(SYS_fstat, W.fd, &st) == 0 && (uint64_t)st.st_dev == lg_dev &&
         (uint64_t)st.st_ino == lg_ino)
         return W.fd;
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, lg_path, O_RDWR | O_CLOEXEC);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, lg_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return -1;
     if (syscall(SYS_fstat, fd, &st) != 0 || (uint64_t)st.st_dev != lg_dev || (uint64_t)st.st_ino != lg_ino) {
