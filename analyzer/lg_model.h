@@ -100,8 +100,9 @@ struct lg_edge {
     int from, to;
     struct lg_witness *w;
     int nw;
-    int nw_seen;         /* witnesses in the trace; nw < nw_seen only for edges on no
-                            cycle in huge traces, which keep their first witness */
+    int nw_seen;         /* witnesses in the trace; nw < nw_seen only in huge traces
+                            (over 2M witnesses), where edges on no cycle keep none
+                            (nw == 0, w == NULL) and the others keep all */
 };
 
 enum lg_severity { LG_SEV_ERROR = 0, LG_SEV_WARNING = 1, LG_SEV_NOTE = 2 };
