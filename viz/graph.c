@@ -8,6 +8,8 @@
  *   lock            box, yellow          thread   ellipse, blue, in a
  *   pipe            box, green                    "process PID (exe)" box
  *   process waited  box3d, grey          other    dashed box
+ *   file            box, slate, bold     session  rounded box, in its
+ *                                                 actor's row (a race)
  *   red, thick      the error: a deadlock cycle, the hang's cycle or chain
  *   orange, dashed  a hazard: a warning or note cycle
  *   grey            lock order seen but on no cycle
@@ -34,6 +36,9 @@
 #define LINE_THREAD "#1565c0"
 #define FILL_PIPE "#dff5e1"
 #define FILL_PROC "#eeeeee"
+#define FILL_FILE "#eceff1"
+#define LINE_FILE "#37474f"
+#define FILL_RACING "#ffebee"
 
 enum cls { CLS_NONE = 0, CLS_HAZARD = 1, CLS_ERROR = 2 };
 
@@ -747,7 +752,176 @@ out:
     return rc;
 }
 
-enum legend { LEG_ORDER, LEG_WAITFOR, LEG_FINDING };
+/* An edge that only orders its two nodes: never drawn. */
+static Agedge_t *invisible_edge(struct builder *b, Agnode_t *from, Agnode_t *to)
+{
+    Agedge_t *e = agedge(b->g, from, to, NULL, 1);
+    if (!e) {
+        b->err = "graphviz: cannot create an edge";
+        return NULL;
+    }
+    if (set(b, e, "style", "invis"))
+        return NULL;
+    return e;
+}
+
+/* "12.5 ms" from the run's first session. */
+static void rel_time(struct lg_sb *l, uint64_t t, uint64_t t0)
+{
+    double ms = (double)(t - t0) / 1e6;
+    if (ms < 10)
+        lg_sb_printf(l, "%.3f ms", ms);
+    else if (ms < 10000)
+        lg_sb_printf(l, "%.1f ms", ms);
+    else
+        lg_sb_printf(l, "%.2f s", ms / 1000);
+}
+
+/* Same actor: the same thread, or (thread unknown) the same process. */
+static bool same_actor(const struct lg_race_session *a, const struct lg_race_session *c)
+{
+    return a->thread >= 0 ? a->thread == c->thread : (c->thread < 0 && a->process == c->process);
+}
+
+/* A lock-discipline race: the file as a box; one lane (row) per actor,
+ * its name then its sessions as boxes in time order (rank=same, ordered
+ * by invisible edges); an edge from each session to the file labelled
+ * with what it did and where. Sessions that race with another actor's,
+ * and their edges, in red. */
+static int build_race(struct builder *b, int fi)
+{
+    const struct lg_model *m = b->m;
+    const struct lg_finding *f = &m->findings[fi];
+    struct lg_sb l = {0}, nm = {0};
+    int rc = -1, nlanes = 0;
+    Agnode_t **lane_head = calloc((size_t)f->nsessions + 1, sizeof *lane_head);
+    Agnode_t **lane_last = calloc((size_t)f->nsessions + 1, sizeof *lane_last);
+    Agraph_t **lane_row = calloc((size_t)f->nsessions + 1, sizeof *lane_row);
+    int *lane_of = calloc((size_t)f->nsessions + 1, sizeof *lane_of);
+    if (!lane_head || !lane_last || !lane_row || !lane_of)
+        goto fail;
+
+    const char *path = f->race_file ? f->race_file : "the file";
+    Agraph_t *sink = agsubg(b->g, "file_rank", 1);
+    if (!sink || set(b, sink, "rank", "sink")) {
+        b->err = b->err ? b->err : "graphviz: cannot create a subgraph";
+        goto out;
+    }
+    lg_sb_printf(&l, "%s\n(file)", path);
+    if (l.failed)
+        goto fail;
+    Agnode_t *file = new_node(b, sink, path);
+    if (!file || set_label(b, file, l.s) || set(b, file, "shape", "box") ||
+        set(b, file, "style", "filled,bold") || set(b, file, "fillcolor", FILL_FILE) ||
+        set(b, file, "color", LINE_FILE))
+        goto out;
+
+    uint64_t t0 = f->nsessions ? f->sessions[0].start_ns : 0;
+    for (int i = 0; i < f->nsessions; i++)
+        if (f->sessions[i].start_ns < t0)
+            t0 = f->sessions[i].start_ns;
+    for (int i = 0; i < f->nsessions; i++) {
+        const struct lg_race_session *s = &f->sessions[i];
+        int lane = -1;
+        for (int j = 0; j < i && lane < 0; j++)
+            if (same_actor(&f->sessions[j], s))
+                lane = lane_of[j];
+        if (lane < 0) {
+            /* a new lane: a rank=same row headed by the actor */
+            lane = nlanes++;
+            char sub[32];
+            snprintf(sub, sizeof sub, "lane%d", lane);
+            Agraph_t *row = agsubg(b->g, sub, 1);
+            if (!row || set(b, row, "rank", "same")) {
+                b->err = b->err ? b->err : "graphviz: cannot create a subgraph";
+                goto out;
+            }
+            nm.len = 0;
+            if (s->thread >= 0 && s->thread < m->nthreads)
+                lg_viz_thread_name(&nm, m, s->thread);
+            else if (s->process >= 0 && s->process < m->nprocs)
+                lg_sb_printf(&nm, "process %d", m->procs[s->process].pid);
+            else
+                lg_sb_puts(&nm, "?");
+            if (nm.failed)
+                goto fail;
+            Agnode_t *head = new_node(b, row, nm.s);
+            if (!head || set_label(b, head, nm.s) || style_thread(b, head, CLS_NONE))
+                goto out;
+            if (nlanes > 1 && !invisible_edge(b, lane_head[lane - 1], head))
+                goto out;
+            lane_head[lane] = lane_last[lane] = head;
+            lane_row[lane] = row;
+        }
+        lane_of[i] = lane;
+
+        l.len = 0;
+        lg_sb_printf(&l, "#%d: ", i + 1);   /* the order across rows */
+        if (s->nreads)
+            lg_sb_printf(&l, "%d read%s", s->nreads, s->nreads == 1 ? "" : "s");
+        if (s->nwrites)
+            lg_sb_printf(&l, "%s%d write%s", s->nreads ? ", " : "", s->nwrites,
+                         s->nwrites == 1 ? "" : "s");
+        lg_sb_puts(&l, "\n");
+        rel_time(&l, s->start_ns, t0);
+        if (s->end_ns > s->start_ns) {
+            lg_sb_puts(&l, " .. ");
+            rel_time(&l, s->end_ns, t0);
+        }
+        if (s->open_at.file || s->open_at.function) {
+            lg_sb_puts(&l, "\nopened at ");
+            loc_text(&l, &s->open_at);
+        }
+        lg_sb_printf(&l, "\nholding %s", s->held ? s->held : "no lock");
+        nm.len = 0;
+        lg_sb_printf(&nm, "session %d", i + 1);
+        if (l.failed || nm.failed)
+            goto fail;
+        Agnode_t *n = new_node(b, lane_row[lane], nm.s);
+        if (!n || set_label(b, n, l.s) || set(b, n, "shape", "box") ||
+            set(b, n, "style", "rounded,filled") ||
+            set(b, n, "fillcolor", s->overlapping ? FILL_RACING : "white") ||
+            set(b, n, "color", s->overlapping ? C_ERROR : "gray45") ||
+            set(b, n, "penwidth", s->overlapping ? "2" : "1"))
+            goto out;
+        if (!invisible_edge(b, lane_last[lane], n))
+            goto out;
+        lane_last[lane] = n;
+
+        l.len = 0;
+        lg_sb_puts(&l, s->nreads && s->nwrites ? "read, write" : s->nwrites ? "write" : "read");
+        if (s->access_at.file || s->access_at.function) {
+            lg_sb_puts(&l, "\n");
+            loc_text(&l, &s->access_at);
+        }
+        if (l.failed)
+            goto fail;
+        if (!new_edge(b, n, file, E_OTHER, s->overlapping ? CLS_ERROR : CLS_NONE, l.s))
+            goto out;
+    }
+    l.len = 0;
+    lg_sb_printf(&l, "finding #%d: %s (%s): %s, its sessions in time order, the racing ones red", fi + 1,
+                 lg_viz_kind_str(f->kind), lg_viz_sev_str(f->severity), lg_viz_basename(path));
+    if (l.failed)
+        goto fail;
+    b->title.len = 0;
+    lg_sb_puts(&b->title, l.s);
+    rc = 0;
+    goto out;
+fail:
+    if (!b->err)
+        b->err = "out of memory";
+out:
+    lg_sb_free(&l);
+    lg_sb_free(&nm);
+    free(lane_head);
+    free(lane_last);
+    free(lane_row);
+    free(lane_of);
+    return rc;
+}
+
+enum legend { LEG_ORDER, LEG_WAITFOR, LEG_FINDING, LEG_RACE };
 
 /* The graph's label: the title, and under it the legend, as one
  * HTML-like table. Being the graph's label, the legend adds no node or
@@ -757,11 +931,18 @@ static int add_legend(struct builder *b, enum legend kind)
     struct { const char *cell, *sample, *text; } e[8];
     int n = 0;
 #define ENTRY(c, s, t) (e[n].cell = (c), e[n].sample = (s), e[n].text = (t), n++)
-    ENTRY("BORDER=\"1\" COLOR=\"" LINE_LOCK "\" BGCOLOR=\"" FILL_LOCK "\"", "lock",
-          "mutex, rwlock, spinlock, semaphore");
+    if (kind == LEG_RACE) {
+        ENTRY("BORDER=\"1\" COLOR=\"" LINE_FILE "\" BGCOLOR=\"" FILL_FILE "\"", "file",
+              "the file both use");
+        ENTRY("BORDER=\"1\" STYLE=\"ROUNDED\" COLOR=\"gray45\"", "session",
+              "open .. close, in its actor's row, left to right in time");
+    } else {
+        ENTRY("BORDER=\"1\" COLOR=\"" LINE_LOCK "\" BGCOLOR=\"" FILL_LOCK "\"", "lock",
+              "mutex, rwlock, spinlock, semaphore");
+    }
     if (kind != LEG_ORDER)
         ENTRY("BORDER=\"1\" COLOR=\"" LINE_THREAD "\" BGCOLOR=\"" FILL_THREAD "\"", "thread",
-              "ellipse, in its process");
+              kind == LEG_RACE ? "ellipse, heads its row" : "ellipse, in its process");
     if (kind == LEG_WAITFOR) {
         ENTRY("BORDER=\"1\" BGCOLOR=\"" FILL_PIPE "\"", "pipe", "pipe, FIFO, socketpair");
         ENTRY("BORDER=\"1\" BGCOLOR=\"" FILL_PROC "\"", "process", "child waited for");
@@ -772,6 +953,12 @@ static int add_legend(struct builder *b, enum legend kind)
               "hazard cycle (warning, note)");
         ENTRY("", "<FONT COLOR=\"" C_ORDER "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
               "A &#8594; B: B taken while A held");
+    } else if (kind == LEG_RACE) {
+        ENTRY("", "<FONT COLOR=\"" C_WAIT "\">&#9472;&#9472;&#9472;&#9654;</FONT>",
+              "read, write: the first call's line");
+        ENTRY("BORDER=\"1\" STYLE=\"ROUNDED\" COLOR=\"" C_ERROR "\" BGCOLOR=\"" FILL_RACING "\"",
+              "<FONT COLOR=\"" C_ERROR "\">&#9473;&#9473;&#9654;</FONT>",
+              "races: not ordered, no lock in common");
     } else {
         ENTRY("", "<FONT COLOR=\"" C_WAIT "\">&#9472;&#9472;&#9472;&#9654;</FONT>", "holds: lock &#8594; owner");
         ENTRY("", "<FONT COLOR=\"" C_WAIT "\">&#9476;&#9476;&#9476;&#9655;</FONT>", "waits for");
@@ -871,6 +1058,10 @@ int lg_viz_build(const struct lg_model *m, const struct lg_viz_opts *o, const ch
     if (kind == LG_VIZ_WAIT_FOR) {
         leg = LEG_WAITFOR;
         if (build_waitfor(&b))
+            goto out;
+    } else if (f && f->kind == LG_FK_LOCK_DISCIPLINE_RACE && f->nsessions > 0) {
+        leg = LEG_RACE;
+        if (build_race(&b, o->finding))
             goto out;
     } else if (f && !is_cycle(m, f)) {
         leg = LEG_FINDING;

@@ -534,3 +534,72 @@ Test(viz, same_model_gives_the_same_page_byte_for_byte)
     free(b);
     fx_free(m);
 }
+
+/* Two threads' read-modify-writes of tickets.db overlap; main's setup
+ * write came first and is ordered before both. */
+static struct lg_model *race_model(void)
+{
+    struct lg_model *m = fx_new();
+    int p = fx_proc(m, 4711, "/work/samples/bin/tickets");
+    int t1 = fx_thread(m, p, "T1");
+    int t2 = fx_thread(m, p, "T2");
+    int t3 = fx_thread(m, p, "T3");
+    int fi = fx_finding(m, LG_FK_LOCK_DISCIPLINE_RACE, LG_SEV_ERROR,
+                        "lock-discipline race on tickets.db: two read-modify-write sequences by "
+                        "T2 and T3 are not ordered and hold no lock in common");
+    fx_add_loc(m, fi, "tickets.c", 27, "buy");
+    fx_add_thread(m, fi, t2);
+    fx_add_thread(m, fi, t3);
+    struct lg_finding *f = &m->findings[fi];
+    f->race_file = strdup("tickets.db");
+    f->sessions = calloc(3, sizeof *f->sessions);
+    cr_assert(f->race_file && f->sessions);
+    f->nsessions = 3;
+    static char file[] = "tickets.c", fn_main[] = "main", fn_buy[] = "buy";
+    f->sessions[0] = (struct lg_race_session){ .thread = t1, .process = p, .start_ns = 1000,
+        .end_ns = 1000, .nwrites = 1, .open_at = { file, 40, fn_main }, .access_at = { file, 41, fn_main } };
+    f->sessions[1] = (struct lg_race_session){ .thread = t2, .process = p, .start_ns = 5000,
+        .end_ns = 105000, .nreads = 1, .nwrites = 1, .open_at = { file, 24, fn_buy },
+        .access_at = { file, 27, fn_buy }, .overlapping = true };
+    f->sessions[2] = (struct lg_race_session){ .thread = t3, .process = p, .start_ns = 6000,
+        .end_ns = 106000, .nreads = 1, .nwrites = 1, .open_at = { file, 24, fn_buy },
+        .access_at = { file, 27, fn_buy }, .overlapping = true };
+    return m;
+}
+
+static void race_model_free(struct lg_model *m)
+{
+    free(m->findings[0].race_file);
+    free(m->findings[0].sessions);
+    fx_free(m);
+}
+
+Test(viz, race_draws_the_file_each_actor_and_the_racing_sessions_red)
+{
+    struct lg_model *m = race_model();
+    struct lg_viz_opts o = {LG_VIZ_AUTO, 0, 0};
+    char *svg = render(m, &o, "race.svg");
+    cr_expect(strstr(svg, ">tickets.db</text>"), "the file's box is missing");
+    cr_expect(strstr(svg, ">T1</text>"), "actor T1 is missing");
+    cr_expect(strstr(svg, ">T2</text>"), "actor T2 is missing");
+    cr_expect(strstr(svg, ">T3</text>"), "actor T3 is missing");
+    /* file + 3 actors + 3 sessions; the ordering edges are invisible */
+    cr_expect_eq(count_groups(svg, "node", NULL), 7);
+    cr_expect_eq(count_groups(svg, "edge", NULL), 3, "one edge per session, to the file");
+    cr_expect_eq(count_groups(svg, "edge", "stroke=\"red\""), 2, "the two racing sessions' edges are red");
+    cr_expect_eq(count_groups(svg, "edge", "&gt;tickets.db</title>"), 3, "every edge goes to the file");
+    cr_expect_eq(count_groups(svg, "edge", ">tickets.c:27</text>"), 2, "edges carry the line");
+    cr_expect_eq(count_groups(svg, "edge", ">read, write</text>"), 2);
+    cr_expect_eq(count_groups(svg, "edge", ">write</text>"), 1);
+    cr_expect_eq(count_groups(svg, "node", "stroke=\"red\""), 2, "the racing sessions are red");
+    cr_expect(strstr(svg, ">opened at tickets.c:24</text>"));
+    cr_expect(strstr(svg, ">races: not ordered, no lock in common</text>"), "legend missing");
+    free(svg);
+    char *html = html_of(m);
+    const char *sec = strstr(html, "id=\"finding-1\"");
+    cr_assert(sec, "the finding's section is missing");
+    cr_expect(strstr(sec, ">tickets.db</text>"), "the section's diagram does not draw the file");
+    cr_expect(strstr(sec, "stroke=\"red\""), "the section's diagram has no red edge");
+    free(html);
+    race_model_free(m);
+}
