@@ -153,6 +153,7 @@ struct race {
     uint64_t *sync;               /* actor a's synchronisation points: sync[sync_off[a] ..] */
     int *sync_off;
     struct rheap *heap;           /* search scratch */
+    int cap_heap;
     uint64_t *arrive;
     struct lg_map reach_of;       /* key2(actor, first edge) -> row of reach */
     uint64_t *reach;              /* cached arrival vectors, nactors each */
@@ -604,16 +605,17 @@ static void spread_process_facts(struct race *R)
 
 /* --- ordering ---------------------------------------------------------------- */
 
-/* An ordering edge leaves `from` at t1 and reaches `to` at t2; an edge
- * with t2 = 0 (thread start, fork) orders the whole life of `to`, whose
- * every event is later than t1 on the one monotonic clock, so it reaches
- * `to` at t1. Reaching `to` at that time then depends only on having been
- * at `from` by t1. Hence one search per (actor, first edge it can still
- * take) answers every query from that actor between two of its own
+/* An ordering edge leaves `from` at t1 and reaches `to` at t2 (a join,
+ * a wait: t2 = t1); an edge with t2 = 0 (thread start, fork) orders the
+ * whole life of `to`, which it reaches at its beginning (a spawned
+ * child's first calls can precede its parent's FORK record). Either way
+ * the arrival does not depend on when the search got to `from`, only on
+ * having got there by t1. Hence one search per (actor, first edge it can
+ * still take) answers every query from that actor between two of its own
  * outgoing edges: a vector clock read forwards, cached. */
 static uint64_t edge_arrival(const struct redge *d)
 {
-    return d->t2 > d->t1 ? d->t2 : d->t1;
+    return d->t2;
 }
 
 static int edge_cmp(const void *x, const void *y)
@@ -669,9 +671,8 @@ static int order_index(struct race *R)
     for (int i = 0; i < n; i++)
         qsort(R->sync + R->sync_off[i], (size_t)(R->sync_off[i + 1] - R->sync_off[i]),
               sizeof(uint64_t), u64_cmp);
-    R->heap = malloc(((size_t)R->nedges + 1) * sizeof(*R->heap));
     R->arrive = malloc(((size_t)n + 1) * sizeof(*R->arrive));
-    return R->heap && R->arrive ? 0 : -ENOMEM;
+    return R->arrive ? 0 : -ENOMEM;
 }
 
 /* Index of the first outgoing edge of a that leaves at or after t. */
@@ -690,6 +691,8 @@ static int first_edge_from(const struct race *R, int a, uint64_t t)
 
 static void heap_push(struct race *R, int *n, uint64_t t, int actor)
 {
+    if (lg_grow((void **)&R->heap, &R->cap_heap, *n + 1, sizeof(*R->heap)) < 0)
+        return;         /* out of memory: that path is not followed */
     int i = (*n)++;
     while (i > 0) {
         int p = (i - 1) / 2;
@@ -722,10 +725,12 @@ static void heap_pop(struct race *R, int *n)
 }
 
 /* The earliest time each actor learns of an event of `a` that can still
- * take a's outgoing edges from index `e0` on (UINT64_MAX: never), into
- * out[nactors]: earliest-arrival search over time-respecting paths
- * (Dijkstra on arrival times; an edge is taken when its source was
- * reached by its departure). */
+ * take a's outgoing edges from index `e0` on (UINT64_MAX: never; 0: its
+ * whole life), into out[nactors]: earliest-arrival search over
+ * time-respecting paths (an edge is taken when its source was reached by
+ * its departure). A whole-life edge can lower an actor already settled,
+ * which is then settled again: label-correcting, each actor improves only
+ * to a smaller arrival, so it ends. */
 static void reach_from(struct race *R, int a, int e0, uint64_t *out)
 {
     int n = R->nactors, nh = 0;
@@ -746,7 +751,7 @@ static void reach_from(struct race *R, int a, int e0, uint64_t *out)
         for (int e = first_edge_from(R, top.actor, top.t); e < R->out_off[top.actor + 1]; e++) {
             const struct redge *d = &R->edges[e];
             uint64_t t = edge_arrival(d);
-            if (t < out[d->to] && nh <= R->nedges) {
+            if (t < out[d->to]) {
                 out[d->to] = t;
                 heap_push(R, &nh, t, d->to);
             }
