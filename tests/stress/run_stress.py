@@ -612,13 +612,15 @@ def case_report_garbled(ctx):
 
 
 def case_report_garbled_hang(ctx):
-    """The supervisor's hang.lgt of a real deadlock (dies hang), cut and
-    with bytes and counts overwritten (40 seeded variants; a garbled
-    node/edge count overran a buffer in analyzer/hang.c before 100fbd3):
-    never a crash, JSON that parses, the traces' inversion still there."""
+    """The supervisor's hang.lgt of a real hang (dies stuck: a join of a
+    thread that waits forever), cut and with bytes and counts overwritten
+    (60 seeded variants, most in the first records, where the counts and
+    node indexes are; a garbled one overran a buffer in analyzer/hang.c
+    before 100fbd3): never a crash, JSON that parses, the traces'
+    inversion still there."""
     prog = ctx.prog("stress_dies")
     base = os.path.join(ctx.work, "lg-hangbase")
-    p = ctx.tool.run(base, [prog, "hang"], args=["--hang-timeout", "3"], timeout=120)
+    p = ctx.tool.run(base, [prog, "stuck"], args=["--hang-timeout", "2"], timeout=120)
     check(p.returncode == 66 and os.path.exists(os.path.join(base, "hang.lgt")),
           "hang base: exit %d, hang.lgt %s" % (p.returncode, "present" if os.path.exists(os.path.join(base, "hang.lgt"))
                                                  else "missing"))
@@ -627,20 +629,31 @@ def case_report_garbled_hang(ctx):
     rng = random.Random(2024)
     d = os.path.join(ctx.work, "garbled-hang")
     hdr = 4096
-    for i in range(40):
+    # the records (24-byte header: size u32, kind u16, ...): counts, node
+    # numbers and lengths live in their payloads
+    recs, off = [], hdr
+    while off + 24 <= len(orig):
+        size = struct.unpack_from("<I", orig, off)[0]
+        if size < 24 or off + size > len(orig):
+            break
+        recs.append((off, size))
+        off += size
+    check(len(recs) >= 3, "hang base: only %d records in hang.lgt" % len(recs))
+    for i in range(60):
         copy_trace(base, d)
         data = bytearray(orig)
-        if i % 4 == 0:
-            data = data[:rng.randrange(len(data))]
-        for _ in range(rng.choice((1, 4, 16))):
-            if len(data) <= hdr:
-                break
-            pos = rng.randrange(hdr, len(data))
-            if rng.random() < 0.5:
-                data[pos] = rng.randrange(256)
-            else:   # plausible integers: counts, sizes, indexes
-                v = rng.choice((0, 1, 255, 4096, 0x7fffffff, 0xffffffff, rng.randrange(1 << 32)))
-                data[pos:pos + 4] = v.to_bytes(4, "little")
+        for _ in range(rng.choice((1, 2, 4))):
+            if i % 3 == 0:    # a payload word of one record: a count, an index, a length
+                roff, size = rng.choice(recs)
+                pos = roff + 24 + 4 * rng.randrange(max(1, (size - 24) // 4))
+            else:             # any byte after the header
+                pos = rng.randrange(hdr, len(data))
+            if pos + 4 > len(data):
+                continue
+            v = rng.choice((0, 1, 2, 255, 4096, 0x7fffffff, 0xffffffff, rng.randrange(1 << 32)))
+            data[pos:pos + 4] = v.to_bytes(4, "little")
+        if i % 5 == 4:
+            data = data[:rng.randrange(hdr, len(data))]
         with open(os.path.join(d, "hang.lgt"), "wb") as f:
             f.write(bytes(data))
         p = report_checked(ctx, d, "garbled hang.lgt variant %d" % i, allow=(0, 66), text_too=i % 4 == 1)

@@ -8,6 +8,9 @@
  *   dies exec N   exec itself N times (N, N-1, ... 0), each image taking
  *                 nested locks in two threads (the test SIGKILLs it at a
  *                 random moment, maybe mid-exec)
+ *   dies stuck    the inversion, then the main thread joins a thread that
+ *                 waits forever on a semaphore nobody posts (a hang, not
+ *                 a lock cycle)
  *   dies hang     a child process whose two threads deadlock for real
  *                 (AB/BA), its parent in waitpid: the supervisor ends the
  *                 tree
@@ -65,6 +68,12 @@ static void *dl_ba(void *arg)
     return NULL;
 }
 
+static void *waits_forever(void *arg)
+{
+    sem_wait(&step);                             /* LG-STRESS: stuck-wait */
+    return NULL;
+}
+
 /* The inversion, made safely: the two threads live at once but take
  * their locks one after the other. */
 static void inversion(void)
@@ -114,6 +123,14 @@ int main(int argc, char **argv)
         snprintf(next, sizeof next, "%d", left - 1);
         execl("/proc/self/exe", argv[0], "exec", next, (char *)NULL);
         return 127;
+    }
+    if (strcmp(argv[1], "stuck") == 0) {
+        inversion();
+        pthread_t t;
+        sem_init(&step, 0, 0);
+        pthread_create(&t, NULL, waits_forever, NULL);
+        pthread_join(t, NULL);                   /* LG-STRESS: stuck-join */
+        return 0;
     }
     if (strcmp(argv[1], "hang") == 0) {
         pid_t p = fork();
