@@ -636,17 +636,38 @@ static int u64_cmp(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* Python threads of X's process whose end orders them before X's later
+ * work (hb's lifetime rule): their ends are synchronisation points of X.
+ * Into out (NULL: only counted); returns how many. Only for actors with
+ * accesses. */
+static int python_ends(const struct race *R, int x, uint64_t *out)
+{
+    const struct ractor *a = &R->actors[x];
+    int n = 0;
+    if (!a->python || !a->accessed || a->tid <= 0)
+        return 0;
+    for (int y = 0; y < R->nactors; y++) {
+        const struct ractor *b = &R->actors[y];
+        if (y == x || b->pid != a->pid || b->tid <= 0 || !b->end || !b->python)
+            continue;
+        if (out)
+            out[n] = b->end;
+        n++;
+    }
+    return n;
+}
+
 /* After every edge is known: edges sorted by (from, t1) with each actor's
  * range, and each actor's synchronisation points (the times its own
- * edges leave or arrive), sorted. */
+ * edges leave or arrive; in Python, the ends of its process's other
+ * threads), sorted. */
 static int order_index(struct race *R)
 {
     int n = R->nactors;
     qsort(R->edges, (size_t)R->nedges, sizeof(*R->edges), edge_cmp);
     R->out_off = calloc((size_t)n + 1, sizeof(int));
     R->sync_off = calloc((size_t)n + 1, sizeof(int));
-    R->sync = calloc((size_t)R->nedges * 2 + 1, sizeof(uint64_t));
-    if (!R->out_off || !R->sync_off || !R->sync)
+    if (!R->out_off || !R->sync_off)
         return -ENOMEM;
     for (int e = 0; e < R->nedges; e++) {
         R->out_off[R->edges[e].from + 1]++;
@@ -654,19 +675,26 @@ static int order_index(struct race *R)
         if (R->edges[e].t2)
             R->sync_off[R->edges[e].to + 1]++;
     }
+    for (int i = 0; i < n; i++)
+        R->sync_off[i + 1] += python_ends(R, i, NULL);
     for (int i = 0; i < n; i++) {
         R->out_off[i + 1] += R->out_off[i];
         R->sync_off[i + 1] += R->sync_off[i];
     }
+    R->sync = calloc((size_t)R->sync_off[n] + 1, sizeof(uint64_t));
     int *fill = calloc((size_t)n + 1, sizeof(int));
-    if (!fill)
+    if (!R->sync || !fill) {
+        free(fill);
         return -ENOMEM;
+    }
     for (int e = 0; e < R->nedges; e++) {
         const struct redge *d = &R->edges[e];
         R->sync[R->sync_off[d->from] + fill[d->from]++] = d->t1;
         if (d->t2)
             R->sync[R->sync_off[d->to] + fill[d->to]++] = d->t2;
     }
+    for (int i = 0; i < n; i++)
+        python_ends(R, i, R->sync + R->sync_off[i] + fill[i]);
     free(fill);
     for (int i = 0; i < n; i++)
         qsort(R->sync + R->sync_off[i], (size_t)(R->sync_off[i + 1] - R->sync_off[i]),

@@ -578,9 +578,11 @@ static void calls(struct tw *w, int tid, uint64_t first, uint64_t last, uint64_t
  * threads that pread() it through the same fd, joins them, writes the
  * trailer. Main's writes are one record from before the creates to after
  * the joins; `join` false leaves the threads unjoined. */
-static void pack_then_threads(bool join)
+static void pack_then_threads_in(bool join, bool python)
 {
     struct tw *p = proc(PARENT, 1, 1000, 0);
+    if (python)
+        tw_set_flags(p, LG_TRACE_F_PYTHON);
     fd_open(p, PARENT, 1100, 1, O_RDWR | O_CREAT | O_TRUNC, "pack.tmp");
     calls(p, PARENT, 1200, 9000, 17, 1, LG_FOP_WRITE, S_WRITE);
     tw_thread_start(p, 201, 2000, PARENT);
@@ -597,10 +599,23 @@ static void pack_then_threads(bool join)
     load();
 }
 
+static void pack_then_threads(bool join)
+{
+    pack_then_threads_in(join, false);
+}
+
 Test(race, a_file_written_before_create_and_after_join_is_ordered_with_the_threads_reads)
 {
     pack_then_threads(true);
     cr_assert_eq(count_races(), 0, "the creates and joins order every read");
+}
+
+Test(race, in_python_the_threads_end_orders_them_before_the_trailer)
+{
+    /* CPython joins through a semaphore (no JOIN record): the readers'
+     * ends are main's synchronisation points. */
+    pack_then_threads_in(false, true);
+    cr_assert_eq(count_races(), 0);
 }
 
 Test(race, without_the_joins_the_trailer_write_races_with_the_reads)
