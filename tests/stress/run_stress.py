@@ -581,10 +581,37 @@ def case_report_truncated(ctx):
             check(ml in said, "cut at %d (inside the header): the file is not said to be skipped:\n%s" % (cut, said[:1500]))
 
 
+def records(data, hdr=4096):
+    """(offset, size) of each record: 24-byte header, size u32 first."""
+    recs, off = [], hdr
+    while off + 24 <= len(data):
+        size = struct.unpack_from("<I", data, off)[0]
+        if size < 24 or off + size > len(data):
+            break
+        recs.append((off, size))
+        off += size
+    return recs
+
+
+PLAUSIBLE = (0, 1, 2, 255, 4096, 0x7fffffff, 0x80000000, 0xffffffff)
+
+
+def mutate_words(data, recs, rng, n):
+    """Overwrite n payload words of random records with plausible integers
+    (counts, ids, lengths, offsets are where readers go wrong)."""
+    for _ in range(n):
+        roff, size = rng.choice(recs)
+        pos = roff + 24 + 4 * rng.randrange(max(1, (size - 24) // 4))
+        if pos + 4 <= len(data):
+            v = rng.choice(PLAUSIBLE + (rng.randrange(1 << 32),))
+            data[pos:pos + 4] = v.to_bytes(4, "little")
+
+
 def case_report_garbled(ctx):
     """Bytes flipped in the manylocks trace (header and records, 36
-    seeded variants) and a trace of random bytes: never a crash, always a
-    known status, JSON that parses."""
+    seeded variants), payload words of its records and the cancel trace's
+    set to plausible counts and ids (24 more), and a trace of random
+    bytes: never a crash, always a known status, JSON that parses."""
     base, files = base_trace(ctx)
     ml = manylocks_file(files)
     with open(os.path.join(base, ml), "rb") as f:
@@ -601,6 +628,20 @@ def case_report_garbled(ctx):
         with open(os.path.join(d, ml), "wb") as f:
             f.write(bytes(data))
         report_checked(ctx, d, "garbled variant %d" % i, allow=(0, 66, 125), text_too=i % 4 == 0)
+    originals = {}
+    for name in (ml, [n for n, e in files.items() if e.endswith("stress_cancel")][0]):
+        with open(os.path.join(base, name), "rb") as f:
+            originals[name] = f.read()
+    for i in range(24):
+        copy_trace(base, d)
+        for name, orig in originals.items():
+            data = bytearray(orig)
+            recs = records(data)
+            check(len(recs) >= 5, "garbled: only %d records in %s" % (len(recs), name))
+            mutate_words(data, recs, rng, rng.choice((1, 2, 6)))
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(bytes(data))
+        report_checked(ctx, d, "record words variant %d" % i, allow=(0, 66, 125), text_too=i % 4 == 0)
     copy_trace(base, d)
     with open(os.path.join(d, ml), "wb") as f:
         f.write(bytes(rng.randrange(256) for _ in range(100000)))
@@ -629,15 +670,7 @@ def case_report_garbled_hang(ctx):
     rng = random.Random(2024)
     d = os.path.join(ctx.work, "garbled-hang")
     hdr = 4096
-    # the records (24-byte header: size u32, kind u16, ...): counts, node
-    # numbers and lengths live in their payloads
-    recs, off = [], hdr
-    while off + 24 <= len(orig):
-        size = struct.unpack_from("<I", orig, off)[0]
-        if size < 24 or off + size > len(orig):
-            break
-        recs.append((off, size))
-        off += size
+    recs = records(orig, hdr)
     check(len(recs) >= 3, "hang base: only %d records in hang.lgt" % len(recs))
     for i in range(60):
         copy_trace(base, d)
