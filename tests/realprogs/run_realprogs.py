@@ -79,20 +79,20 @@ def threads_in(doc, exe):
 # ------------------------------------------------------------------ cases
 
 def compressor(tool, work, prog, level, mib, tflag):
+    """Compress generated text with 2 threads and decompress it again,
+    natively and under the tool: the same stream, the same bytes back."""
     exe = need(prog)
     data = gen_text(os.path.join(work, "data.txt"), mib, 8)
-    packed = {}
-    for mode in ("native", "tool"):
-        packed[mode] = os.path.join(work, "data.%s.%s" % (mode, prog))
+    packed = os.path.join(work, "data." + prog)
     # compress: stdout is the compressed stream, compared byte for byte
     nat, under, doc = both(tool, work, "compress", [exe, tflag, level, "-c", data], timeout=900)
     check(len(nat.stdout) > 0 and len(nat.stdout) < (mib << 20), "%s produced no compression" % prog)
     check(threads_in(doc, prog) >= 2, "%s %s: the report shows %d threads; expected the worker threads too"
           % (prog, tflag, threads_in(doc, prog)))
-    with open(packed["native"], "wb") as f:
+    with open(packed, "wb") as f:
         f.write(nat.stdout)
     # decompress the stream, natively and under the tool: the original bytes
-    nat, under, doc = both(tool, work, "decompress", [exe, tflag, "-d", "-c", packed["native"]], timeout=900)
+    nat, under, doc = both(tool, work, "decompress", [exe, tflag, "-d", "-c", packed], timeout=900)
     with open(data, "rb") as f:
         check(under.stdout == f.read(), "%s -d under lockgraph did not give back the original bytes" % prog)
 
