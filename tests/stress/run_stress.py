@@ -430,6 +430,31 @@ def case_killed_execing(ctx):
         check(len(doc["processes"]) >= 2, "killed while execing: %d images in the report" % len(doc["processes"]))
 
 
+def case_unprivileged(ctx):
+    """lockgraph never needs root: as an ordinary user (nobody, when the
+    tests run as root) it records, finds a live hang through /proc and
+    reports it, with the inversion made before it."""
+    prog = ctx.prog("stress_dies")
+    d = fresh_dir(os.path.join(ctx.work, "nobody"))
+    os.chmod(d, 0o777)
+    cmd = [ctx.tool.bin, "run", "--out", os.path.join(d, "out"), "--hang-timeout", "2", "--", prog, "stuck"]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            raise Skip("setpriv (util-linux) is missing")
+        cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"] + cmd
+    p = run_cmd(cmd, timeout=120, cwd=d)
+    check_no_crash(p, "unprivileged")
+    check(p.returncode == 66, "unprivileged: exit %d, expected 66\n%s" % (p.returncode, text(p.stderr)[-3000:]))
+    check(os.stat(os.path.join(d, "out")).st_uid == (65534 if os.geteuid() == 0 else os.geteuid()),
+          "unprivileged: the output folder does not belong to the user who ran lockgraph")
+    doc = ctx.tool.report_json(os.path.join(d, "out"))
+    stuck = [ctx.source_line("dies.c", "stuck-join"), ctx.source_line("dies.c", "stuck-wait")]
+    check(any(f.get("kind") == "hang" and any(cites(f, "dies.c", l) for l in stuck) for f in doc["findings"]),
+          "unprivileged: no hang finding at dies.c:%s\n%s" % (stuck, brief(doc["findings"])))
+    check(find_cycle(doc, "dies.c", dies_lines(ctx)), "unprivileged: the inversion is missing")
+
+
 def case_crash(ctx):
     """SIGSEGV after an inversion, with a lock held: reported all the same."""
     prog = ctx.prog("stress_dies")
