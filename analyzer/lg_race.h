@@ -4,7 +4,8 @@
  * reads the file-access records (kinds 40-49) of the trace folder, and
  * adds a `lock-discipline-race` finding for every regular file that two
  * actors (threads or processes) read and wrote concurrently with no lock
- * held in common. Called at the end of lg_model_load, after the model's
+ * held in common, with the file's sessions (lg_finding.sessions) for the
+ * diagram. Called at the end of lg_model_load, after the model's
  * processes, threads, locks and stacks are known and symbolized.
  */
 #ifndef LG_RACE_H

@@ -18,7 +18,11 @@
  * lock excludes them both. Ordering: program order; fork; thread start;
  * join; a wait that reaped the process; and, between threads of one
  * Python process, lifetime (a thread that had ended before the other
- * unit began: CPython joins through a semaphore, not pthread_join). Locks: pthread locks and
+ * unit began: CPython joins through a semaphore, not pthread_join),
+ * judged at the times of the accesses, not of their sessions (a record
+ * spanning its thread's create and join is cut there: split_at_sync).
+ * Each finding carries the file's sessions for the diagram and JSON
+ * (sessions_fill). Locks: pthread locks and
  * semaphores (by the shim's identity: shared objects across processes),
  * flock, lockf and fcntl locks on any file.
  *
