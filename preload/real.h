@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -72,6 +73,8 @@
     X(pthread_detach, "GLIBC_2.34")                        \
     X(pthread_exit, "GLIBC_2.2.5")                         \
     X(fork, "GLIBC_2.2.5")                                 \
+    X(posix_spawn, "GLIBC_2.15")                           \
+    X(posix_spawnp, "GLIBC_2.15")                          \
     X(execve, "GLIBC_2.2.5")                               \
     X(execv, "GLIBC_2.2.5")                                \
     X(execvp, "GLIBC_2.2.5")                               \
