@@ -720,6 +720,49 @@ def case_report_garbled_hang(ctx):
               "garbled hang.lgt variant %d: the traces' inversion is missing" % i)
 
 
+LG_REC_WF_EDGE = 32
+
+
+def case_report_selfloop_hang(ctx):
+    """A hang.lgt whose wait-for edge points from a node to itself (a
+    garbled file can say anything), each edge in turn: every format and
+    both pictures come out without a crash. Graphviz 2.43 double-frees in
+    gvFreeLayout on some such graphs (a labelled self-loop in a cluster
+    next to labelled edges leaving it; progs/gv_selfloop.dot is one): the
+    join-before-drain hang of progs/py_bigput.py, with its second edge a
+    self-loop, is one. Under ASan (asan_ci.sh) this test sees it."""
+    if not os.access(PY, os.X_OK):
+        raise Skip("%s is missing" % PY)
+    base = os.path.join(ctx.work, "lg-bigput")
+    p = ctx.tool.run(base, [PY, os.path.join(ctx.src, "progs", "py_bigput.py")], args=["--hang-timeout", "2"],
+                     timeout=120)
+    check(p.returncode == 66 and os.path.exists(os.path.join(base, "hang.lgt")),
+          "bigput hang base: exit %d\n%s" % (p.returncode, text(p.stderr)[-2000:]))
+    with open(os.path.join(base, "hang.lgt"), "rb") as f:
+        data = bytearray(f.read())
+    edges = [(o, s) for o, s in records(data) if struct.unpack_from("<H", data, o + 4)[0] == LG_REC_WF_EDGE]
+    check(len(edges) >= 2, "hang base: %d wait-for edges in hang.lgt" % len(edges))
+    for i, (o, _) in enumerate(edges):     # edge i made from -> from, the others kept
+        variant = bytearray(data)
+        struct.pack_into("<I", variant, o + 28, struct.unpack_from("<I", variant, o + 24)[0])
+        d = copy_trace(base, os.path.join(ctx.work, "selfloop"))
+        with open(os.path.join(d, "hang.lgt"), "wb") as f:
+            f.write(bytes(variant))
+        what = "self-loop on wait-for edge %d" % i
+        report_checked(ctx, d, what, allow=(0, 66))
+        for fmt, out in (("html", "r.html"), ("sarif", "r.sarif")):
+            q = run_cmd([ctx.tool.bin, "report", d, "--format", fmt, "-o", os.path.join(ctx.work, out)], timeout=120)
+            check_no_crash(q, "%s, %s" % (what, fmt))
+            check(q.returncode in (0, 66), "%s: report --format %s exited %d\n%s"
+                  % (what, fmt, q.returncode, text(q.stderr)[-3000:]))
+        for kind in ("wait-for", "lock-order"):
+            q = run_cmd([ctx.tool.bin, "graph", d, "--kind", kind, "-o", os.path.join(ctx.work, kind + ".svg")],
+                        timeout=120)
+            check_no_crash(q, "%s, graph %s" % (what, kind))
+            check(q.returncode in (0, 1, 125), "%s: graph --kind %s exited %d\n%s"
+                  % (what, kind, q.returncode, text(q.stderr)[-3000:]))
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
