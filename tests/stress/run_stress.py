@@ -399,7 +399,7 @@ def case_killed_execing(ctx):
     image a new trace): the report reads and invents no error."""
     prog = ctx.prog("stress_dies")
     rng = random.Random(11)
-    for i in range(4):
+    for i in range(3):
         out = os.path.join(ctx.work, "lg-ke%d" % i)
         p = subprocess.Popen([ctx.tool.bin, "run", "--out", out, "--", prog, "exec", "300"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
