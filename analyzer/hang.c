@@ -170,46 +170,6 @@ static struct lg_stack *stack_of(const struct lg_model *m, int proc, int pid, ui
     return found;
 }
 
-/* A fork child's trace names no modules of its own (it inherited its
- * parent's mappings), so its stacks may come out of symbolization bare:
- * resolve such a stack through the nearest ancestor image that maps each
- * frame. Only ever fills frames that have no location yet. */
-static void symbolize_via_ancestors(struct lg_model *m, int proc, struct lg_stack *st)
-{
-    struct lg_model_priv *p = m->priv;
-    if (!st || st->npy || st->user >= 0 || proc < 0 || !p->images)
-        return;
-    struct lg_symbolizer *sym = NULL;
-    for (uint32_t i = 0; i < st->n; i++) {
-        struct lg_loc *l = &st->frames[i];
-        if (l->file || l->function || !l->pc)
-            continue;
-        for (int a = m->procs[proc].parent, hops = 0; a >= 0 && hops < 64; a = m->procs[a].parent, hops++) {
-            const struct lg_image *im = &p->images[a];
-            const struct lg_module_map *mm = NULL;
-            for (int k = 0; k < im->nmods && !mm; k++)
-                if (im->mods[k].lo <= l->pc && l->pc <= im->mods[k].hi)
-                    mm = &im->mods[k];
-            if (!mm)
-                continue;
-            if (!sym && !(sym = lg_symbolizer_new(&p->strs, p->cwd)))
-                return;
-            const char *file, *fn;
-            int line;
-            lg_symbolizer_code(sym, mm->path, mm->base, l->pc - 1, &file, &line, &fn);
-            l->module = (char *)mm->path;
-            l->file = (char *)file;
-            l->line = line;
-            l->function = (char *)fn;
-            if (st->user < 0 && !mm->system && (file || fn))
-                st->user = (int)i;
-            break;
-        }
-    }
-    if (sym)
-        lg_symbolizer_free(sym);
-}
-
 /* A stack made of the frames the supervisor unwound for node `node`
  * (threads the shim gave no stack), NULL if there are none. Files inside
  * the analysis's working folder are shown relative to it, as elsewhere. */
@@ -863,7 +823,6 @@ static const struct lg_loc *loc_of_stack(struct lg_model *m, int proc, int pid, 
                                          struct lg_stack **st_out)
 {
     struct lg_stack *st = stack_of(m, proc, pid, seq, id);
-    symbolize_via_ancestors(m, proc, st);
     *st_out = st;
     return lg_stack_user_loc(st);
 }
@@ -1027,7 +986,6 @@ int lg_analyze_hang(struct lg_model *m)
             if (n->r.node_kind == LG_WFN_THREAD && n->proc >= 0) {
                 n->thread = thread_of(m, n->proc, n->r.tid);
                 n->stack = stack_of(m, n->proc, n->r.pid, n->r.exec_seq, n->r.stack_id);
-                symbolize_via_ancestors(m, n->proc, n->stack);
             }
             /* No stack from the shim: the one the supervisor unwound. */
             if (n->r.node_kind == LG_WFN_THREAD && !n->stack)

@@ -960,6 +960,68 @@ static void link_processes(struct loader *L)
     }
 }
 
+/* A fork child shares its parent's address space as of the fork, and the
+ * shim records modules lazily, once per address space (its table of known
+ * modules is inherited too): the child's trace names only what it mapped
+ * or first touched after the fork, often nothing. Its image is then its
+ * own MODULE records plus every module of its parent's image (itself
+ * resolved the same way first: grandchildren borrow through their whole
+ * fork lineage) that overlaps none of its own. The parent's records cannot
+ * tell what was mapped before the fork (a module first touched after it is
+ * recorded late), so all of them are taken; an object the child mapped
+ * over the same addresses wins, being its own. An exec image never
+ * borrows: it is a new address space. state: 0 not done, 1 in progress
+ * (a garbled parent loop), 2 done. */
+static void inherit_image(struct loader *L, int i, unsigned char *state)
+{
+    struct lg_model *m = L->m;
+    struct lg_process *pr = &m->procs[i];
+    struct lg_image *im = &L->p->images[i];
+    int par = pr->parent;
+
+    if (state[i])
+        return;
+    state[i] = 1;
+    bool forked = (L->srcs[i].hdr.flags & LG_TRACE_F_FORKED) != 0;
+    if (par < 0 || par == i || m->procs[par].pid == pr->pid ||
+        (!forked && im->nmods > 0)) {
+        state[i] = 2;
+        return;
+    }
+    inherit_image(L, par, state);
+    if (state[par] != 2) {   /* a cycle of parents: a garbled trace */
+        state[i] = 2;
+        return;
+    }
+    const struct lg_image *pim = &L->p->images[par];
+    int own = im->nmods;
+    for (int k = 0; k < pim->nmods; k++) {
+        const struct lg_module_map *pm = &pim->mods[k];
+        bool covered = false;
+        for (int j = 0; j < own && !covered; j++)
+            covered = im->mods[j].lo <= pm->hi && pm->lo <= im->mods[j].hi;
+        if (covered)
+            continue;
+        if (lg_grow((void **)&im->mods, &im->cap, im->nmods + 1, sizeof(*im->mods)) < 0)
+            break;
+        im->mods[im->nmods++] = *pm;
+    }
+    if (im->nmods > 1 && im->nmods > own)
+        qsort(im->mods, (size_t)im->nmods, sizeof(*im->mods), mod_cmp);
+    state[i] = 2;
+}
+
+static void inherit_images(struct loader *L)
+{
+    unsigned char *state = calloc((size_t)L->m->nprocs + 1, 1);
+
+    if (!state)
+        return;
+    for (int i = 0; i < L->m->nprocs; i++)
+        inherit_image(L, i, state);
+    free(state);
+}
+
 /* Thread names: T1, T2... per process by first appearance. When locks
  * were used in one process only (the usual case, even if a shell or a
  * launcher ran first), its threads keep the short names; threads of other
@@ -1248,6 +1310,7 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     }
     phase("read");
     link_processes(&L);
+    inherit_images(&L);
     name_threads(&L);
     rc = collect_witnesses(&L);
     if (rc < 0)

@@ -192,3 +192,56 @@ Test(symbolize, model_stacks_user_frame_and_lock_names)
     const struct lg_loc *l = lg_stack_user_loc(st);
     cr_assert_eq(l, &st->frames[1]);
 }
+
+/* A fork child's trace has no MODULE record of its own (it inherited the
+ * parent's address space and the shim's table of known modules): its
+ * stacks, and a grandchild's, resolve through the parent's module map; a
+ * child that mapped something of its own keeps it beside the borrowed ones. */
+Test(symbolize, fork_children_borrow_their_ancestors_modules)
+{
+    uint64_t ra = unit_capture_site();
+    struct tw *w = tw_open(dir, 700, 1, 0, 1000);
+    tw_set_exe(w, self.path);
+    tw_module(w, self.base, self.lo, self.hi, "");
+    tw_module(w, self.libc_base, self.libc_lo, self.libc_hi, self.libc);
+    free(tw_close(w, true));
+
+    /* Child 701 (forked at 1500) and grandchild 702 (forked by 701 at 1600),
+     * each taking lock 2 while holding lock 1 at the captured call site. */
+    for (int pid = 701; pid <= 702; pid++) {
+        w = tw_open(dir, pid, pid - 1, 0, pid == 701 ? 1500 : 1600);
+        tw_set_exe(w, self.path);
+        tw_set_fork(w, pid == 701 ? 1500 : 1600, pid - 1);
+        if (pid == 702)   /* one module of its own, elsewhere */
+            tw_module(w, 0x10000000, 0x10000000, 0x10001000, "/nonexistent/libown.so");
+        tw_stack(w, 1, (uint64_t[]){ ra }, 1);
+        tw_lock(w, pid * 10 + 1, 1, 0x100, LG_LOCK_MUTEX, 1, NULL);
+        tw_lock(w, pid * 10 + 2, 2, 0x200, LG_LOCK_MUTEX, 1, NULL);
+        tw_dep(w, pid, pid * 10 + 3, 2, LG_MODE_WRITE, 0, 1,
+               (struct lg_held[]){ { .lock_id = 1, .stack_id = 1 } }, 1);
+        free(tw_close(w, true));
+    }
+    const char *err;
+    cr_assert_eq(lg_model_load(dir, &model, &err), 0, "%s", err ? err : "");
+    cr_assert_eq(model->nprocs, 3);
+    int seen = 0;
+    for (int e = 0; e < model->nedges; e++) {
+        const struct lg_edge *ed = &model->edges[e];
+        for (int k = 0; k < ed->nw; k++) {
+            const struct lg_stack *st = ed->w[k].acquired_at;
+            int pid = model->procs[model->threads[ed->w[k].thread].process].pid;
+            cr_assert_not_null(st);
+            cr_assert_str_eq(st->frames[0].function ? st->frames[0].function : "(none)",
+                             "unit_capture_site", "process %d's frame is symbolized", pid);
+            cr_assert_eq(st->frames[0].line, CAPTURE_LINE, "process %d", pid);
+            cr_assert_str_eq(st->frames[0].file, "tests/unit/test_symbolize.c");
+            cr_assert_eq(st->user, 0);
+            seen++;
+        }
+    }
+    cr_assert_eq(seen, 2, "both children's witnesses: %d", seen);
+    /* The locks are named by their site in the child, too. */
+    char want[128];
+    snprintf(want, sizeof(want), "mutex at test_symbolize.c:%d", (int)CAPTURE_LINE);
+    cr_assert_str_eq(model->locks[0].name, want, "name: %s", model->locks[0].name);
+}
