@@ -281,6 +281,7 @@ static int hang_read(struct lg_model *m, const char *path, struct hang *H)
             x->line = f->line;
             x->file = f->file_len ? lg_intern(st, f->text, f->file_len) : NULL;
             x->function = f->func_len ? lg_intern(st, f->text + f->file_len, f->func_len) : NULL;
+            x->function = lg_demangle(st, x->function);   /* the supervisor writes symbol names raw */
             x->module = f->module_len ? lg_intern(st, f->text + f->file_len + f->func_len, f->module_len) : NULL;
             x->system = (f->flags & LG_HFR_SYSTEM) != 0;
             break;

@@ -142,6 +142,12 @@ bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base
 bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base,
                         uint64_t addr, size_t elem, char *buf, size_t len);
 
+/* A symbol name as people write it, interned: a mangled C++ name
+ * ("_ZN2ns5Cache5touchEi") demangled by the C++ runtime's __cxa_demangle
+ * without its parameter list ("ns::Cache::touch"; the reports add "()"),
+ * any other name as it is. NULL for NULL. */
+const char *lg_demangle(struct lg_strtab *t, const char *name);
+
 /* The location a person should look at in a stack: its user frame, or the
  * innermost frame, or NULL for an empty/absent stack. */
 const struct lg_loc *lg_stack_user_loc(const struct lg_stack *st);

@@ -126,6 +126,53 @@ static const char *display_path(struct lg_symbolizer *s, const char *file)
     return lg_intern_str(s->strs, file);
 }
 
+/* The C++ runtime's demangler (libstdc++, always there with gcc; the
+ * analyzer links it). Declared here: C has no <cxxabi.h>. It returns a
+ * malloc'ed string, or NULL with *status != 0 for a name that is not a
+ * mangled C++ name. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/* The parameter list closes a demangled function name, possibly followed by
+ * qualifiers (" const", " &&"): find its opening parenthesis, or NULL. */
+static const char *params_start(const char *d)
+{
+    size_t n = strlen(d);
+    while (n > 0 && d[n - 1] != ')') {
+        char c = d[n - 1];
+        if (c != ' ' && c != '&' && !(c >= 'a' && c <= 'z'))
+            return NULL;   /* not a qualifier: no parameter list at the end */
+        n--;
+    }
+    if (n == 0)
+        return NULL;
+    int depth = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (d[i] == ')')
+            depth++;
+        else if (d[i] == '(' && --depth == 0)
+            return i > 0 ? d + i : NULL;
+    }
+    return NULL;
+}
+
+const char *lg_demangle(struct lg_strtab *t, const char *name)
+{
+    int status = -1;
+    char *d;
+
+    if (!name || name[0] != '_' || name[1] != 'Z')
+        return name ? lg_intern_str(t, name) : NULL;
+    d = __cxa_demangle(name, NULL, NULL, &status);
+    if (!d || status != 0) {
+        free(d);
+        return lg_intern_str(t, name);
+    }
+    const char *p = params_start(d);
+    const char *out = lg_intern(t, d, p ? (size_t)(p - d) : strlen(d));
+    free(d);
+    return out;
+}
+
 bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base,
                         uint64_t pc, const char **file, int *line, const char **function)
 {
@@ -152,7 +199,7 @@ bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base
         *file = display_path(s, src);
         *line = ln;
     }
-    *function = fn ? lg_intern_str(s->strs, fn) : NULL;
+    *function = fn ? lg_demangle(s->strs, fn) : NULL;
     if (lg_grow((void **)&s->cache, &s->cap_cache, s->ncache + 1, sizeof(*s->cache)) == 0) {
         s->cache[s->ncache] = (struct symentry){ mi, pc, *file, *function, *line };
         lg_map_put(&s->pcmap, key, s->ncache++);
@@ -172,6 +219,9 @@ bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base
         return false;
     const char *name = dwfl_module_addrinfo(s->mods[mi].mod, addr, &off, &sym, &shndx, NULL, NULL);
     if (!name || !name[0])
+        return false;
+    name = lg_demangle(s->strs, name);   /* a C++ global: ns::table_lock */
+    if (!name)
         return false;
     int type = GELF_ST_TYPE(sym.st_info);
     if (type != STT_OBJECT && type != STT_TLS && type != STT_COMMON)

@@ -245,3 +245,37 @@ Test(symbolize, fork_children_borrow_their_ancestors_modules)
     snprintf(want, sizeof(want), "mutex at test_symbolize.c:%d", (int)CAPTURE_LINE);
     cr_assert_str_eq(model->locks[0].name, want, "name: %s", model->locks[0].name);
 }
+
+/* A C function under a C++ symbol name: what a C++ program's frames look
+ * like to the symbolizer. */
+enum { CXX_LINE = __LINE__ + 2 };
+__attribute__((noinline)) int unit_cxx_touch(int x) __asm__("_ZN4unit5Cache5touchEi");
+__attribute__((noinline)) int unit_cxx_touch(int x) { return x * 5 + 2; }
+
+Test(symbolize, cxx_names_are_demangled)
+{
+    struct lg_arena arena = { 0 };
+    struct lg_strtab strs = { .arena = &arena };
+
+    cr_assert_str_eq(lg_demangle(&strs, "_Z34default_asm_output_source_filenameP8_IO_FILEPKc"),
+                     "default_asm_output_source_filename");
+    cr_assert_str_eq(lg_demangle(&strs, "_ZNK2ns5Queue4sizeEv"), "ns::Queue::size",
+                     "a const member function: name only");
+    cr_assert_str_eq(lg_demangle(&strs, "_ZN2ns5tableE"), "ns::table", "a variable");
+    cr_assert_str_eq(lg_demangle(&strs, "_ZSt4swapIiEvRT_S1_"), "void std::swap<int>");
+    cr_assert_str_eq(lg_demangle(&strs, "main"), "main", "a C name stays");
+    cr_assert_str_eq(lg_demangle(&strs, "_Znot_mangled!"), "_Znot_mangled!", "not a valid name: kept");
+    cr_assert_null(lg_demangle(&strs, NULL));
+
+    /* Through the symbolizer, from this binary's symbol table. */
+    struct lg_symbolizer *s = lg_symbolizer_new(&strs, LG_SOURCE_DIR);
+    const char *file, *fn;
+    int line;
+    cr_assert(lg_symbolizer_code(s, self.path, self.base, (uint64_t)(uintptr_t)&unit_cxx_touch,
+                                 &file, &line, &fn));
+    cr_assert_str_eq(fn, "unit::Cache::touch");
+    cr_assert_eq(line, CXX_LINE);
+    lg_symbolizer_free(s);
+    lg_strtab_free(&strs);
+    lg_arena_free(&arena);
+}
