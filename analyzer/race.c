@@ -668,7 +668,8 @@ static int python_ends(const struct race *R, int x, uint64_t *out)
 static int order_index(struct race *R)
 {
     int n = R->nactors;
-    qsort(R->edges, (size_t)R->nedges, sizeof(*R->edges), edge_cmp);
+    if (R->nedges)      /* no edges: edges is NULL, which qsort must not get */
+        qsort(R->edges, (size_t)R->nedges, sizeof(*R->edges), edge_cmp);
     R->out_off = calloc((size_t)n + 1, sizeof(int));
     R->sync_off = calloc((size_t)n + 1, sizeof(int));
     if (!R->out_off || !R->sync_off)
