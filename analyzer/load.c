@@ -773,8 +773,11 @@ static void read_records(struct loader *L, struct src *s, int pass)
             if (t < 0)
                 break;
             m->threads[t].start_ns = r->time_ns;
-            if (ts->creator_tid && ts->creator_tid != r->tid)
-                m->threads[t].creator = thread_of(L, s->proc, ts->creator_tid, r->time_ns);
+            if (ts->creator_tid && ts->creator_tid != r->tid) {
+                /* thread_of may grow (move) m->threads: index it afterwards. */
+                int creator = thread_of(L, s->proc, ts->creator_tid, r->time_ns);
+                m->threads[t].creator = creator;
+            }
             m->threads[t].created_at = stack_of(L, s, ts->create_stack);
             if (ts->pthread)
                 lg_map_put(&L->pthreads, lg_mix64(ts->pthread) ^ (uint64_t)s->proc, t);
