@@ -677,6 +677,30 @@ def case_report_garbled(ctx):
     check(doc.get("skipped"), "random bytes: nothing said skipped")
 
 
+def case_report_garbled_files(ctx):
+    """Payload words of the records of a program that shares a file
+    between threads (file opens, reads, writes, for the race check) set to
+    plausible counts, ids and lengths, 40 seeded variants: never a crash,
+    a known status, JSON that parses."""
+    out = os.path.join(ctx.work, "lg-files")
+    p = ctx.tool.run(out, [ctx.prog("stress_filejoin"), "data.bin"], timeout=120, cwd=ctx.work)
+    check(p.returncode == 0, "file base: exit %d\n%s" % (p.returncode, text(p.stderr)[-2000:]))
+    name = [n for n in os.listdir(out) if n.startswith("trace-")][0]
+    with open(os.path.join(out, name), "rb") as f:
+        orig = f.read()
+    recs = records(orig)
+    check(len(recs) >= 10, "file base: only %d records" % len(recs))
+    rng = random.Random(1)
+    d = os.path.join(ctx.work, "garbled-files")
+    for i in range(40):
+        copy_trace(out, d)
+        data = bytearray(orig)
+        mutate_words(data, recs, rng, rng.choice((1, 2, 6, 12)))
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(bytes(data))
+        report_checked(ctx, d, "file records variant %d" % i, allow=(0, 66, 125), text_too=i % 4 == 0)
+
+
 def case_report_garbled_hang(ctx):
     """The supervisor's hang.lgt of a real hang (dies stuck: a join of a
     thread that waits forever), cut and with bytes and counts overwritten
