@@ -202,11 +202,16 @@ static struct lg_stack *stack_from_frames(struct lg_model *m, const struct hang 
         if (f->index + 1 > st->n)
             st->n = f->index + 1;
     }
-    for (uint32_t i = 0; i < st->n && st->user < 0; i++)
-        for (int k = 0; k < H->nfr; k++)
-            if (H->fr[k].node == node && H->fr[k].index == i && !H->fr[k].system &&
-                (st->frames[i].file || st->frames[i].function))
-                st->user = (int)i;
+    /* The user frame: the first outside the system's modules with a source
+     * line, else with a name. In a static program the C library is part of
+     * the program's own module, but it has no line information. */
+    for (int pass = 0; pass < 2 && st->user < 0; pass++)
+        for (uint32_t i = 0; i < st->n && st->user < 0; i++)
+            for (int k = 0; k < H->nfr; k++)
+                if (H->fr[k].node == node && H->fr[k].index == i && !H->fr[k].system &&
+                    (pass ? st->frames[i].file || st->frames[i].function
+                          : st->frames[i].file && st->frames[i].line > 0))
+                    st->user = (int)i;
     return st;
 }
 

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -985,7 +986,7 @@ static void inherit_image(struct loader *L, int i, unsigned char *state)
     if (state[i])
         return;
     state[i] = 1;
-    bool forked = (L->srcs[i].hdr.flags & LG_TRACE_F_FORKED) != 0;
+    bool forked = i < L->nsrcs && (L->srcs[i].hdr.flags & LG_TRACE_F_FORKED) != 0;
     if (par < 0 || par == i || m->procs[par].pid == pr->pid ||
         (!forked && im->nmods > 0)) {
         state[i] = 2;
@@ -1156,6 +1157,71 @@ static int collect_witnesses(struct loader *L)
     return 0;
 }
 
+/* --- a run with no trace: the supervisor's record alone -------------------- */
+
+/* A program the shim never entered (statically linked, or one that
+ * cleared LD_PRELOAD) writes no trace, but when it hung the supervisor
+ * wrote hang.lgt from /proc. Its processes and threads are those the
+ * wait-for nodes name: one process per pid (the image the node names),
+ * its threads in node order, the process's initial thread first. Returns
+ * 0, or a negative errno when the record cannot be read at all. */
+static int procs_from_hang(struct loader *L, const char *path)
+{
+    struct lg_model *m = L->m;
+    struct lg_trace_file tf;
+    const struct lg_rec_hdr *r;
+    const char *why;
+    struct lg_map pids = { 0 };   /* pid -> process index */
+    int rc = lg_trace_open(path, &tf, &why);
+
+    if (rc < 0)
+        return rc;
+    for (int sweep = 0; sweep < 2; sweep++) {   /* processes first, then threads */
+        lg_trace_close(&tf);
+        if ((rc = lg_trace_open(path, &tf, &why)) < 0)
+            goto out;
+        while (lg_trace_next(&tf, &r) == 1) {
+            if (r->kind != LG_REC_WF_NODE || lg_rec_payload_size(r) < sizeof(struct lg_rec_wf_node))
+                continue;
+            struct lg_rec_wf_node n;
+            memcpy(&n, lg_rec_payload(r), sizeof n);
+            if ((n.node_kind != LG_WFN_THREAD && n.node_kind != LG_WFN_PROCESS) || n.pid <= 0)
+                continue;
+            int proc;
+            if (sweep == 1) {
+                if (n.node_kind == LG_WFN_THREAD && n.tid > 0 &&
+                    lg_map_get(&pids, (uint64_t)(uint32_t)n.pid, &proc))
+                    thread_of(L, proc, n.tid, 0);
+                continue;
+            }
+            if (lg_map_get(&pids, (uint64_t)(uint32_t)n.pid, &proc))
+                continue;
+            proc = m->nprocs;
+            if (lg_grow((void **)&m->procs, &L->p->cap_procs, proc + 1, sizeof(*m->procs)) < 0 ||
+                lg_map_put(&pids, (uint64_t)(uint32_t)n.pid, proc) < 0) {
+                rc = -ENOMEM;
+                goto out;
+            }
+            struct lg_process *pr = &m->procs[proc];
+            memset(pr, 0, sizeof(*pr));
+            pr->idx = proc;
+            pr->pid = n.pid;
+            pr->exec_seq = n.exec_seq;
+            pr->parent = -1;
+            n.name[sizeof(n.name) - 1] = 0;
+            pr->exe = lg_arena_strdup(&L->p->arena, n.node_kind == LG_WFN_PROCESS && n.name[0] ? n.name : "?");
+            pr->argv = lg_arena_alloc(&L->p->arena, sizeof(char *));
+            m->nprocs++;
+            thread_of(L, proc, n.pid, 0);   /* the initial thread: T1 */
+        }
+    }
+    rc = 0;
+out:
+    lg_trace_close(&tf);
+    lg_map_free(&pids);
+    return rc;
+}
+
 /* --- entry point ------------------------------------------------------------ */
 
 /* LOCKGRAPH_TIMING=1: one line per phase of the analysis on stderr. */
@@ -1253,7 +1319,10 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     }
     closedir(d);
     d = NULL;
-    if (nnames == 0) {
+    char hang_path[PATH_MAX];
+    snprintf(hang_path, sizeof(hang_path), "%s/hang.lgt", dir);
+    bool hang_only = nnames == 0 && access(hang_path, R_OK) == 0;
+    if (nnames == 0 && !hang_only) {
         rc = -ENOENT;
         snprintf(msg, sizeof(msg),
                  "%s: no trace files (trace-*.lgt) in this folder; was the program run under "
@@ -1296,10 +1365,28 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     L.p->images = calloc((size_t)L.nsrcs + 1, sizeof(*L.p->images));
     if (!m->procs || !L.p->images)
         goto nomem;
-    L.p->cap_procs = L.nsrcs;
+    L.p->cap_procs = L.nsrcs + 1;
     for (int i = 0; i < L.nsrcs; i++)
         make_process(&L, &L.srcs[i], i);
     m->nprocs = L.nsrcs;
+    if (hang_only) {
+        rc = procs_from_hang(&L, hang_path);
+        if (rc == -ENOMEM)
+            goto nomem;
+        if (rc < 0) {
+            snprintf(msg, sizeof(msg), "%s: no trace files, and the supervisor's hang record "
+                     "cannot be read: %s", dir, strerror(-rc));
+            goto fail;
+        }
+        struct lg_image *im = realloc(L.p->images, ((size_t)m->nprocs + 1) * sizeof(*im));
+        if (!im)
+            goto nomem;
+        memset(im, 0, ((size_t)m->nprocs + 1) * sizeof(*im));
+        L.p->images = im;
+        lg_model_skip(m, "%s: no trace files (the shim was not in the program: statically "
+                      "linked?); processes and threads come from the supervisor's hang record",
+                      dir);
+    }
 
     for (int i = 0; i < L.nsrcs; i++) {
         struct src *s = &L.srcs[i];

@@ -269,6 +269,32 @@ def case_static_hang(tool, a):
     err = text(p.stderr)
     check(p.returncode == 66, "static program that hangs: exit %d, expected 66; stderr:\n%s" % (p.returncode, err))
     check(err.count("is statically linked") == 1, "expected the static-binary message once:\n" + err)
+    # No trace, yet a report: the analyzer builds it from hang.lgt alone,
+    # with the lines the supervisor unwound (the C library has none).
+    check(re.search(r"error: join-before-drain: process \d+ waits for child \d+ \(waitpid at [^ )]*bigput_fork\.c:\d+\)", err),
+          "the text report does not name the join-before-drain at bigput_fork.c:\n" + err)
+
+
+def case_static_deadlock(tool, a):
+    prog = os.path.join(os.path.dirname(a.static_bin or ""), "lg_e2e_static_abba")
+    if not a.static_bin or not os.path.exists(prog):
+        raise Skip("no static test program (libc.a missing?)")
+    if "supervise" not in tool.features():
+        raise Skip("this lockgraph has no hang supervisor")
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out, "--hang-timeout", "2"], [prog], timeout=60)
+    err = text(p.stderr)
+    check(p.returncode == 66, "static program that deadlocks: exit %d, expected 66; stderr:\n%s" % (p.returncode, err))
+    check(not [f for f in os.listdir(out) if f.startswith("trace-")] and os.path.exists(os.path.join(out, "hang.lgt")),
+          "expected only the supervisor's hang.lgt in %s: %s" % (out, os.listdir(out)))
+    check(re.search(r"abba_hang\.c:(20|30): error: (deadlock|hang)", err),
+          "the text report does not name the deadlock at abba_hang.c:20/30:\n" + err)
+    for line in (20, 30):
+        check("abba_hang.c:%d" % line in err, "the report does not cite abba_hang.c:%d:\n%s" % (line, err))
+    # The same folder reports again (lockgraph report), from hang.lgt alone.
+    r = tool.report(out, fmt="text")
+    check(r.returncode == 0 and b"deadlock" in r.stdout,
+          "lockgraph report of the folder: exit %d\n%s%s" % (r.returncode, text(r.stdout), text(r.stderr)))
 
 
 def case_elf32(tool, a):
