@@ -1249,12 +1249,14 @@ static int report(struct race *R, int fi, const struct runit *u, const struct ru
     }
     fd->locations = lg_arena_alloc(R->arena, (size_t)(b.nlocs ? b.nlocs : 1) * sizeof(*fd->locations));
     if (fd->locations) {
-        memcpy(fd->locations, b.locs, (size_t)b.nlocs * sizeof(*b.locs));
+        if (b.nlocs)
+            memcpy(fd->locations, b.locs, (size_t)b.nlocs * sizeof(*b.locs));
         fd->nloc = b.nlocs;
     }
     fd->stacks = lg_arena_alloc(R->arena, (size_t)(b.nstacks ? b.nstacks : 1) * sizeof(*fd->stacks));
     if (fd->stacks) {
-        memcpy(fd->stacks, b.stacks, (size_t)b.nstacks * sizeof(*b.stacks));
+        if (b.nstacks)
+            memcpy(fd->stacks, b.stacks, (size_t)b.nstacks * sizeof(*b.stacks));
         fd->nstacks = b.nstacks;
     }
     int th[2] = { R->actors[u->actor].thread, R->actors[v->actor].thread };

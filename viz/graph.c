@@ -378,6 +378,8 @@ static int build_lock_order(struct builder *b, int only, bool all)
     int drawn = 0, edges_left = 0;
     for (int i = 0; i < nde; i++) {
         Agnode_t *a = b->lock_node[de[i].from], *c = b->lock_node[de[i].to];
+        if (a == c)
+            continue; /* a relock is no order; and see the wait-for self-loop note */
         l.len = 0;
         order_label(&l, m, &de[i]);
         if (l.failed)
@@ -571,6 +573,10 @@ static int build_waitfor(struct builder *b)
     for (int i = 0; i < wf->nedges; i++) {
         const struct lg_wf_edge *e = &wf->edges[i];
         if (e->from < 0 || e->from >= wf->nnodes || e->to < 0 || e->to >= wf->nnodes)
+            continue;
+        /* A node waiting for itself cannot be real (a self-wait is T -> L -> T),
+         * and Graphviz 2.42's dot double-frees such a loop in gvFreeLayout. */
+        if (e->from == e->to)
             continue;
         enum lg_wf_edge_kind kind = wf_edge_kind(wf, e);
         l.len = 0;
