@@ -696,6 +696,135 @@ static int finding_hang(struct lg_model *m, const struct hang *H)
     return f->message ? 0 : -ENOMEM;
 }
 
+/* The lock node thread node i waits for, and whether it holds that lock
+ * itself: the supervisor saw it in the thread's own held snapshot, or the
+ * graph has the lock held by the thread (a mutex's owner word). -1: no. */
+static int self_wait_lock(const struct hang *H, int i)
+{
+    const struct hnode *n = &H->n[i];
+    if (n->r.node_kind != LG_WFN_THREAD || !n->r.op)
+        return -1;
+    for (int k = 0; k < H->ne; k++) {
+        const struct lg_rec_wf_edge *e = &H->e[k];
+        if ((int)e->from != i || e->edge_kind != LG_WFE_WAITS || e->to >= (uint32_t)H->nn ||
+            H->n[e->to].r.node_kind != LG_WFN_LOCK)
+            continue;
+        if (n->r.flags & LG_WFN_SELF_WAIT)
+            return (int)e->to;
+        for (int h = 0; h < H->ne; h++)
+            if (H->e[h].from == e->to && H->e[h].edge_kind == LG_WFE_HOLDS && (int)H->e[h].to == i)
+                return (int)e->to;
+    }
+    return -1;
+}
+
+/* Where thread t last took lock l, from the lock-order witnesses (a lock
+ * taken with nothing else held leaves none): NULL when unknown. */
+static const struct lg_loc *taken_at(const struct lg_model *m, int t, int l, const struct lg_loc *not)
+{
+    const struct lg_loc *best = NULL;
+    uint64_t best_ns = 0;
+    if (t < 0 || l < 0)
+        return NULL;
+    for (int e = 0; e < m->nedges; e++) {
+        const struct lg_edge *ed = &m->edges[e];
+        if (ed->from != l && ed->to != l)
+            continue;
+        for (int k = 0; k < ed->nw; k++) {
+            const struct lg_witness *w = &ed->w[k];
+            if (w->thread != t)
+                continue;
+            const struct lg_loc *loc = lg_stack_user_loc(ed->to == l ? w->acquired_at : w->held_at);
+            if (!loc || !loc->file || !loc->line ||
+                (not && not->file && loc->line == not->line && strcmp(loc->file, not->file) == 0))
+                continue;
+            if (!best || w->time_ns >= best_ns) {
+                best = loc;
+                best_ns = w->time_ns;
+            }
+        }
+    }
+    return best;
+}
+
+/* Self-deadlock: a thread waits for a lock it holds itself, and that is
+ * the only reason the tree is stuck (a deadlock cycle of that one thread,
+ * or a hang with no cycle between threads). A condition's waiter lock,
+ * which Python's Condition.wait takes twice on purpose, is not one: the
+ * blocking acquire must be the program's own code. Replaces the shim's
+ * MISUSE finding for the same thread (one report, with both lines).
+ * Returns the number of findings made, or -ENOMEM. */
+static int finding_self_deadlock(struct lg_model *m, const struct hang *H)
+{
+    int made = 0;
+    if (H->h.verdict == LG_HANG_JOIN_BEFORE_DRAIN)
+        return 0;
+    int cycle_threads = 0, cycle_self = -1;
+    for (int i = 0; i < H->ncycle; i++) {
+        uint32_t c = H->cycle[i];
+        if (c < (uint32_t)H->nn && H->n[c].r.node_kind == LG_WFN_THREAD) {
+            cycle_threads++;
+            cycle_self = (int)c;
+        }
+    }
+    if (cycle_threads > 1)
+        return 0;   /* threads waiting for each other: a deadlock */
+    for (int i = 0; i < H->nn; i++) {
+        if (cycle_threads == 1 && i != cycle_self)
+            continue;
+        int ln = self_wait_lock(H, i);
+        if (ln < 0)
+            continue;
+        const struct hnode *n = &H->n[i];
+        if (n->stack && n->stack->npy && !lg_loc_python_user(&n->stack->py[0]))
+            continue;   /* the standard library's own double acquire (Condition.wait) */
+        int cap = H->nn + 4;
+        struct lg_finding *f = new_finding(m, LG_FK_SELF_DEADLOCK, cap);
+        if (!f)
+            return -ENOMEM;
+        const struct lg_loc *at = n->stack && n->stack->user >= 0 ? n->loc : NULL;
+        const struct lg_loc *first = taken_at(m, n->thread, H->n[ln].lock, at);
+        const char *where = loc_text(m, at), *first_at = loc_text(m, first);
+        char acq[700] = "", took[600] = "";
+        if (where)
+            snprintf(acq, sizeof acq, " (acquire at %s)", where);
+        if (first_at)
+            snprintf(took, sizeof took, " (taken at %s)", first_at);
+        f->message = fmt(m, "self-deadlock: %s waits for %s%s, which it already holds%s", thread_name(m, n),
+                         lock_name(m, &H->n[ln]), acq, took);
+        add_thread_evidence(m, f, n, cap);
+        if (first && f->nloc < cap)
+            f->locations[f->nloc++] = *first;
+        f->steps[0] = (struct lg_step){ .lock = H->n[ln].lock, .edge = -1, .witness = -1, .thread = n->thread };
+        f->nsteps = 1;
+        f->details[f->ndetails++] = (char *)wait_line(m, H, i);
+        for (int k = 0; k < H->nn && f->ndetails < cap; k++) {
+            const struct hnode *o = &H->n[k];
+            if (k == i || o->r.node_kind != LG_WFN_THREAD || !o->r.op)
+                continue;
+            f->details[f->ndetails++] = fmt(m, "also blocked: %s", wait_line(m, H, k));
+            if (o->stack && f->nstacks < cap)
+                f->stacks[f->nstacks++] = o->stack;
+        }
+        f->process = n->proc;
+        if (!f->message)
+            return -ENOMEM;
+        made++;
+        /* The shim's record of the same relock: drop it, this one says more. */
+        for (int k = 0; k < m->nfindings; k++) {
+            struct lg_finding *g = &m->findings[k];
+            if (g == f || g->kind != LG_FK_SELF_DEADLOCK || g->nthreads < 1 || g->threads[0] != n->thread ||
+                n->thread < 0)
+                continue;
+            memmove(g, g + 1, (size_t)(m->nfindings - k - 1) * sizeof *g);
+            m->nfindings--;
+            f = &m->findings[m->nfindings - 1];
+            k--;
+        }
+    }
+    return made;
+}
+
 /* --- the wait-for graph for viz ------------------------------------------------- */
 
 static int fill_waitfor(struct lg_model *m, const struct hang *H)
@@ -1004,6 +1133,11 @@ int lg_analyze_hang(struct lg_model *m)
     m->hung = true;
     if ((rc = fill_waitfor(m, &H)) < 0)
         goto out;
+    if ((rc = finding_self_deadlock(m, &H)) != 0) {
+        if (rc > 0)
+            rc = 0;
+        goto out;
+    }
     switch (H.h.verdict) {
     case LG_HANG_DEADLOCK:
         rc = finding_deadlock(m, &H);

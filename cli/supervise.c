@@ -1366,6 +1366,21 @@ static void fill_thread_rec(struct lg_rec_wf_node *r, const struct sv_thread *t)
             r->stack_id = t->slot.stack_id;
             r->flags |= LG_WFN_FROM_TABLE;
         }
+        /* Waiting for a lock it holds itself. Not an edge of the graph (a
+         * semaphore's "holder" is a guess, and a condition's waiter lock
+         * is taken twice on purpose): a fact for the analyzer to judge. */
+        bool lock_wait = t->slot.op == LG_BLOCK_MUTEX || t->slot.op == LG_BLOCK_RWLOCK_RD ||
+                         t->slot.op == LG_BLOCK_RWLOCK_WR || t->slot.op == LG_BLOCK_SPIN ||
+                         t->slot.op == LG_BLOCK_SEM;
+        unsigned nh = t->slot.nheld < LG_TT_MAX_HELD ? t->slot.nheld : LG_TT_MAX_HELD;
+        for (unsigned k = 0; lock_wait && t->verdict == SV_STUCK && k < nh; k++) {
+            const struct lg_tt_obj *h = &t->slot.held[k];
+            if (h->kind == t->slot.obj.kind && h->addr == t->slot.obj.addr &&
+                (!h->id || !t->slot.obj.id || h->id == t->slot.obj.id)) {
+                r->flags |= LG_WFN_SELF_WAIT;
+                break;
+            }
+        }
         if (t->slot.name[0])
             memcpy(r->name, t->slot.name, sizeof r->name);
     }

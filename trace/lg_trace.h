@@ -308,6 +308,8 @@ enum lg_wf_rec_flags {
     LG_WFN_ON_CYCLE = 1u << 0,  /* node/edge is on the reported cycle */
     LG_WFN_FROM_TABLE = 1u << 1,/* thread: its wait came from the shim's slot (else /proc) */
     LG_WFN_CERTAIN = 1u << 2,   /* edge: known exactly (held snapshot, join, mutex owner word) */
+    LG_WFN_SELF_WAIT = 1u << 3, /* thread: waits for a lock (mutex, rwlock, spinlock,
+                                   semaphore) its own held snapshot contains */
 };
 
 struct lg_rec_wf_node {

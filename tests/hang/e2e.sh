@@ -260,6 +260,34 @@ cli_garbled_record)
         [ $rc -lt 128 ] || fail "report crashed (status $rc) on hang.lgt overwritten at $off"
     done
     ;;
+cli_py_self_deadlock)
+    # A threading.Lock re-acquired by its holder: one self-deadlock finding,
+    # both lines (the blocking acquire, where it was taken first).
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 2 -- "$py" "$src/../../samples/python/self_deadlock.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'self_deadlock\.py:14: error: self-deadlock: thread T2 \(tid [0-9]+\) waits for cache_lock \(acquire at self_deadlock\.py:14\), which it already holds \(taken at self_deadlock\.py:19\)'
+    [ "$(grep -c 'error:' "$work/out")" = 1 ] || fail "one error finding"
+    ;;
+cli_py_cond_lost)
+    # Condition.wait blocks on a waiter lock its own thread took: not a
+    # self-deadlock, the lost notify is a hang.
+    py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
+    lgrun --hang-timeout 2 -- "$py" "$src/py/cond_lost.py"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'error: hang: all 2 threads'
+    has 'cond_lost\.py:13'
+    hasnt 'self-deadlock'
+    ;;
+cli_self_deadlock_mutex)
+    # A normal mutex relocked by its owner: the shim's MISUSE record and the
+    # supervisor's one-thread cycle make one finding, not two.
+    lgrun --hang-timeout 2 -- "$(dirname "$lg")/../samples/c/self_deadlock_hang"
+    [ "$(cat "$work/rc")" = 66 ] || fail "exit status $(cat "$work/rc"), want 66"
+    has 'self_deadlock_hang\.c:18: error: self-deadlock: thread T1 \(tid [0-9]+\) waits for stats_lock \(acquire at [^ ]*self_deadlock_hang\.c:18\), which it already holds'
+    [ "$(grep -c 'error:' "$work/out")" = 1 ] || fail "one error finding"
+    hasnt 'error: deadlock'
+    ;;
 cli_py_risk_queue)
     py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || exit 77
     lgrun -- "$py" "$src/py/smallput_queue.py"
