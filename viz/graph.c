@@ -190,13 +190,18 @@ static Agnode_t *thread_node(struct builder *b, int t, enum cls cls)
 
 enum ekind { E_ORDER, E_HOLDS, E_WAITS, E_OTHER };
 
-static Agedge_t *new_edge(struct builder *b, Agnode_t *from, Agnode_t *to, enum ekind k,
-                          enum cls cls, const char *label)
+/* Draw one edge. 0 on success (a self-loop is skipped: a node waiting for
+ * itself cannot be real, and Graphviz 2.42's dot double-frees a labelled
+ * loop in gvFreeLayout); -1 with b->err set on failure. */
+static int new_edge(struct builder *b, Agnode_t *from, Agnode_t *to, enum ekind k,
+                    enum cls cls, const char *label)
 {
+    if (from == to)
+        return 0;
     Agedge_t *e = agedge(b->g, from, to, NULL, 1);
     if (!e) {
         b->err = "graphviz: cannot create an edge";
-        return NULL;
+        return -1;
     }
     const char *color = cls == CLS_ERROR ? C_ERROR : cls == CLS_HAZARD ? C_HAZARD
                         : k == E_ORDER ? C_ORDER : C_WAIT;
@@ -204,10 +209,10 @@ static Agedge_t *new_edge(struct builder *b, Agnode_t *from, Agnode_t *to, enum 
     if (set_label(b, e, label ? label : "") || set(b, e, "color", color) ||
         set(b, e, "fontcolor", cls != CLS_NONE ? color : "gray25") || set(b, e, "style", style) ||
         set(b, e, "penwidth", cls == CLS_ERROR ? "3" : cls == CLS_HAZARD ? "2" : "1"))
-        return NULL;
+        return -1;
     if (k == E_WAITS && set(b, e, "arrowhead", "empty"))
-        return NULL;
-    return e;
+        return -1;
+    return 0;
 }
 
 /* "T2 @ bank.c:14" — who took `to` while holding `from`, and where. */
@@ -378,13 +383,11 @@ static int build_lock_order(struct builder *b, int only, bool all)
     int drawn = 0, edges_left = 0;
     for (int i = 0; i < nde; i++) {
         Agnode_t *a = b->lock_node[de[i].from], *c = b->lock_node[de[i].to];
-        if (a == c)
-            continue; /* a relock is no order; and see the wait-for self-loop note */
         l.len = 0;
         order_label(&l, m, &de[i]);
         if (l.failed)
             goto oom;
-        if (!new_edge(b, a, c, E_ORDER, de[i].cls, l.s ? l.s : ""))
+        if (new_edge(b, a, c, E_ORDER, de[i].cls, l.s ? l.s : ""))
             goto out;
         drawn++;
     }
@@ -403,7 +406,7 @@ static int build_lock_order(struct builder *b, int only, bool all)
             order_label(&l, m, &d);
             if (l.failed)
                 goto oom;
-            if (!new_edge(b, b->lock_node[e->from], b->lock_node[e->to], E_ORDER, CLS_NONE,
+            if (new_edge(b, b->lock_node[e->from], b->lock_node[e->to], E_ORDER, CLS_NONE,
                           l.s ? l.s : ""))
                 goto out;
             drawn++;
@@ -574,10 +577,6 @@ static int build_waitfor(struct builder *b)
         const struct lg_wf_edge *e = &wf->edges[i];
         if (e->from < 0 || e->from >= wf->nnodes || e->to < 0 || e->to >= wf->nnodes)
             continue;
-        /* A node waiting for itself cannot be real (a self-wait is T -> L -> T),
-         * and Graphviz 2.42's dot double-frees such a loop in gvFreeLayout. */
-        if (e->from == e->to)
-            continue;
         enum lg_wf_edge_kind kind = wf_edge_kind(wf, e);
         l.len = 0;
         wf_edge_label(&l, kind, e);
@@ -585,7 +584,7 @@ static int build_waitfor(struct builder *b)
             b->err = "out of memory";
             goto out;
         }
-        if (!new_edge(b, node[e->from], node[e->to], kind == LG_WF_HOLDS ? E_HOLDS : E_WAITS,
+        if (new_edge(b, node[e->from], node[e->to], kind == LG_WF_HOLDS ? E_HOLDS : E_WAITS,
                       e->on_cycle ? CLS_ERROR : CLS_NONE, l.s))
             goto out;
     }
@@ -702,13 +701,13 @@ static int build_finding(struct builder *b, int fi)
         if (f->kind == LG_FK_UNRELEASED_LOCK)
             lg_sb_puts(&l, "\nnever released");
         if (l.failed ||
-            !new_edge(b, ln, tn, E_HOLDS, f->kind == LG_FK_UNRELEASED_LOCK ? cls : CLS_NONE, l.s))
+            new_edge(b, ln, tn, E_HOLDS, f->kind == LG_FK_UNRELEASED_LOCK ? cls : CLS_NONE, l.s))
             goto fail;
         if (f->kind == LG_FK_SELF_DEADLOCK) {
             l.len = 0;
             lg_sb_puts(&l, "waits for\n");
             loc_text(&l, first);
-            if (l.failed || !new_edge(b, tn, ln, E_WAITS, cls, l.s))
+            if (l.failed || new_edge(b, tn, ln, E_WAITS, cls, l.s))
                 goto fail;
         }
     }
@@ -725,7 +724,7 @@ static int build_finding(struct builder *b, int fi)
             l.len = 0;
             lg_sb_printf(&l, "%s\n", verb_for(f->kind));
             loc_text(&l, first);
-            if (l.failed || !new_edge(b, tn, b->lock_node[locks[j]], E_OTHER, cls, l.s))
+            if (l.failed || new_edge(b, tn, b->lock_node[locks[j]], E_OTHER, cls, l.s))
                 goto fail;
         }
     }
@@ -902,7 +901,7 @@ static int build_race(struct builder *b, int fi)
         }
         if (l.failed)
             goto fail;
-        if (!new_edge(b, n, file, E_OTHER, s->overlapping ? CLS_ERROR : CLS_NONE, l.s))
+        if (new_edge(b, n, file, E_OTHER, s->overlapping ? CLS_ERROR : CLS_NONE, l.s))
             goto out;
     }
     l.len = 0;
