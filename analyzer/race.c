@@ -227,9 +227,21 @@ static bool path_ignored(const struct race *R, const char *p)
     return false;
 }
 
-static int file_get(struct race *R, uint64_t dev, uint64_t ino)
+/* Contract: the file for (dev, ino) under the base name it was opened
+ * by (NULL: unknown). The name is part of the identity because tmpfs and
+ * ext4 give a deleted file's inode to the next one created: gcc's
+ * /tmp/ccXXXXXX.s files, made and removed one after another by make -j2,
+ * would otherwise be one file written by every compiler. The base name
+ * only, so the same file reached by another relative path stays one. */
+static int file_get(struct race *R, uint64_t dev, uint64_t ino, const char *path)
 {
-    uint64_t k = key2(dev, ino);
+    uint64_t name = 0;
+    if (path) {
+        const char *base = strrchr(path, '/');
+        for (const char *p = base ? base + 1 : path; *p; p++)
+            name = (name ^ (unsigned char)*p) * 0x100000001b3ull;
+    }
+    uint64_t k = key2(dev, ino ^ lg_mix64(name));
     int idx;
     if (lg_map_get(&R->file_of, k, &idx))
         return idx;
@@ -423,7 +435,7 @@ static void access_add(struct race *R, int si, const struct lg_rec_hdr *r)
     if (path_ignored(R, path))
         return;
     int actor = actor_get(R, s->pid, r->tid);
-    int file = file_get(R, a->dev, a->ino);
+    int file = file_get(R, a->dev, a->ino, path);
     if (actor < 0 || file < 0)
         return;
     R->actors[actor].accessed = true;
@@ -462,9 +474,11 @@ static void read_src(struct race *R, int si)
 {
     struct rsrc *s = &R->srcs[si];
     const struct lg_rec_hdr *r;
+    size_t dropped = 0;
     s->tf.pos = LG_TRACE_HEADER_SIZE;
     s->tf.problem[0] = 0;
     while (lg_trace_next(&s->tf, &r) == 1) {
+        lg_trace_drop_behind(s->tf.base, s->tf.pos - r->size, &dropped);
         int off = (int)((size_t)((const uint8_t *)r - s->tf.base) / LG_TRACE_ALIGN);
         switch (r->kind) {
         case LG_REC_FILE_ACCESS:
