@@ -922,7 +922,9 @@ static void scan_trace(struct lg_model *m, struct riskscan *S, const char *path,
     if (lg_trace_open(path, &tf, &why) < 0)
         return;
     const struct lg_rec_hdr *r;
+    size_t dropped = 0;
     while (lg_trace_next(&tf, &r) == 1) {
+        lg_trace_drop_behind(tf.base, tf.pos - r->size, &dropped);
         if (r->kind == LG_REC_PIPE_IO) {
             const struct lg_rec_pipe_io *x = lg_rec_payload(r);
             if (x->type == LG_FD_SOCKPAIR)

@@ -62,6 +62,13 @@ int lg_grow(void **arr, int *cap, int need, size_t elem);
  * untouched capacity then costs no memory), growing by 1.5x when large. */
 int lg_grow_raw(void **arr, int *cap, int need, size_t elem);
 
+/* A sequential sweep of a mapped trace, now at offset pos, gives back the
+ * pages it has left behind, every 64 MiB (*dropped: bytes given back so
+ * far, 0 at the start). Without it a sweep of a big trace leaves the whole
+ * file resident in the analyzer. The mapping is private and read-only: a
+ * later look at an earlier record reads it from the file again. */
+void lg_trace_drop_behind(const void *base, size_t pos, size_t *dropped);
+
 /* --- the model's private state (load.c) ------------------------------- */
 
 struct lg_module_map {       /* one MODULE record of one process image */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* --- arena ------------------------------------------------------------ */
 
@@ -268,4 +269,13 @@ int lg_grow(void **arr, int *cap, int need, size_t elem)
     *arr = n;
     *cap = (int)ncap;
     return 0;
+}
+
+void lg_trace_drop_behind(const void *base, size_t pos, size_t *dropped)
+{
+    if (!base || pos < *dropped || pos - *dropped < ((size_t)64 << 20))
+        return;
+    size_t upto = pos & ~(((size_t)1 << 20) - 1);
+    madvise((char *)base + *dropped, upto - *dropped, MADV_DONTNEED);
+    *dropped = upto;
 }
