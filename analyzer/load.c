@@ -1329,7 +1329,8 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
                  "`lockgraph run`?", dir);
         goto fail;
     }
-    qsort(names, (size_t)nnames, sizeof(char *), name_cmp);
+    if (nnames) /* hang_only: no names, and qsort must not see NULL */
+        qsort(names, (size_t)nnames, sizeof(char *), name_cmp);
 
     m = calloc(1, sizeof(*m));
     if (!m || !(m->priv = calloc(1, sizeof(*m->priv))))

@@ -1701,7 +1701,8 @@ int lg_analyze_races(struct lg_model *m)
         R.nsrcs++;
     }
     closedir(d);
-    qsort(R.srcs, (size_t)R.nsrcs, sizeof(*R.srcs), src_cmp);
+    if (R.nsrcs)
+        qsort(R.srcs, (size_t)R.nsrcs, sizeof(*R.srcs), src_cmp);
 
     /* Cheap exit: no file accesses anywhere, nothing to do. */
     if (rc == 0) {
