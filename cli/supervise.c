@@ -1770,6 +1770,10 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
     uint64_t cycle_since = 0;
     int outside_pipe_backoff = 0;
     uint64_t look_cost = 0;       /* CPU time of the last look */
+    /* A thread or process that leaves (or joins) the tree is progress: a
+     * wrapper blocked in waitpid since the start must not count as still
+     * for all that time the moment its child has gone. */
+    uint64_t members_sig = 0, members_changed = 0;
     int rc = 0;
 
     for (;;) {
@@ -1804,13 +1808,22 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
             continue;
 
         bool all_stuck = true;
-        uint64_t still_since = 0;
+        uint64_t still_since = 0, sig = (uint64_t)s->nthreads;
         for (int i = 0; i < s->nthreads; i++) {
+            sig = mix(sig, ((uint64_t)(uint32_t)s->threads[i].pid << 32) | (uint32_t)s->threads[i].tid);
             if (s->threads[i].verdict != SV_STUCK)
                 all_stuck = false;
             else if (s->threads[i].still_since > still_since)
                 still_since = s->threads[i].still_since;
         }
+        for (int i = 0; i < s->nprocs; i++)
+            sig = mix(sig, ((uint64_t)(uint32_t)s->procs[i].pid << 1) | s->procs[i].zombie);
+        if (sig != members_sig) {
+            members_sig = sig;
+            members_changed = now;
+        }
+        if (members_changed > still_since)
+            still_since = members_changed;
 
         /* Deadlock: a cycle of certain edges (mutex owners from held
          * snapshots or the mutex word, joins), confirmed when the same
