@@ -36,6 +36,22 @@ LG_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
     return r;
 }
 
+/* After a successful sem_destroy or sem_close: the semaphore leaves this
+ * thread's held set and the lock table. A semaphore dies "held" all the
+ * time (a Condition's waiter lock, a finished thread's tstate lock): that
+ * is not destroy-locked. Keeps errno. */
+static void sem_forget(struct lg_thread *t, sem_t *s)
+{
+    int e = errno;
+    lg_reenter(t);
+    struct lg_held_ent *h = lg_held_find(t, s);
+    if (h)
+        lg_held_remove(t, h);
+    lg_lock_destroy(t, lg_lock_find(s));
+    lg_leave(t);
+    errno = e;
+}
+
 LG_EXPORT int sem_destroy(sem_t *s)
 {
     struct lg_thread *t = lg_enter();
@@ -43,18 +59,8 @@ LG_EXPORT int sem_destroy(sem_t *s)
         return LG_REAL(sem_destroy)(s);
     lg_leave(t);
     int r = LG_REAL(sem_destroy)(s);
-    if (r == 0) {
-        int e = errno;
-        lg_reenter(t);
-        /* A semaphore dies "held" all the time (a Condition's waiter lock,
-         * a finished thread's tstate lock): that is not destroy-locked. */
-        struct lg_held_ent *h = lg_held_find(t, s);
-        if (h)
-            lg_held_remove(t, h);
-        lg_lock_destroy(t, lg_lock_find(s));
-        lg_leave(t);
-        errno = e;
-    }
+    if (r == 0)
+        sem_forget(t, s);
     return r;
 }
 
@@ -100,16 +106,8 @@ LG_EXPORT int sem_close(sem_t *s)
         return LG_REAL(sem_close)(s);
     lg_leave(t);
     int r = LG_REAL(sem_close)(s);
-    if (r == 0) {
-        int e = errno;
-        lg_reenter(t);
-        struct lg_held_ent *h = lg_held_find(t, s);
-        if (h)
-            lg_held_remove(t, h);
-        lg_lock_destroy(t, lg_lock_find(s));
-        lg_leave(t);
-        errno = e;
-    }
+    if (r == 0)
+        sem_forget(t, s);
     return r;
 }
 
