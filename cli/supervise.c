@@ -1381,11 +1381,12 @@ static void fill_thread_rec(struct lg_rec_wf_node *r, const struct sv_thread *t)
                 break;
             }
         }
-        if (t->slot.name[0])
-            memcpy(r->name, t->slot.name, sizeof r->name);
     }
-    if (!r->name[0])
-        memcpy(r->name, t->pt.comm, sizeof r->name);
+    /* The kernel's name is current (pthread_setname_np after start); the
+     * slot's, taken when the thread claimed it, is the fallback. */
+    memcpy(r->name, t->pt.comm, sizeof r->name);
+    if (!r->name[0] && t->has_slot)
+        memcpy(r->name, t->slot.name, sizeof r->name);
     r->name[sizeof r->name - 1] = 0;
     snprintf(r->wchan, sizeof r->wchan, "%.31s", t->pt.wchan);
     if (t->obj_known) {

@@ -173,7 +173,6 @@ void lg_tt_publish(struct lg_thread *t, const struct lg_publish *p)
     s->nheld = nh;
     memcpy(s->held, held, sizeof held[0] * k);
     s->exec_seq = lg_trace_exec_seq;
-    tt_name(s);
     tt_write_end(s);
     errno = e;
 }
