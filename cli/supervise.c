@@ -2,7 +2,8 @@
 /*
  * supervise.c — the live half of `lockgraph run`: this process (never a
  * thread hidden in the target) waits for the root child while polling the
- * shared thread table (trace/lg_threadtable.h) and /proc every ~80 ms.
+ * shared thread table (trace/lg_threadtable.h) and /proc every ~80 ms;
+ * the pause between looks ends the moment the root child does (a pidfd).
  * A cycle through owned locks or joins is a deadlock, reported as soon as
  * it has been seen twice unchanged; a tree whose every thread has sat in an
  * untimed wait without progress for --hang-timeout is a hang. Either way
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -1737,6 +1739,30 @@ static bool reap(int root, int *root_status)
     return done;
 }
 
+/* Pause for pause_ns, or less if root ends first: with root's pidfd the
+ * pause ends the moment it exits (a program of 1 ms must not wait for the
+ * next look); without one (a kernel before 5.3) it is a plain sleep. */
+static void pause_for_root(int root_fd, uint64_t pause_ns)
+{
+    if (root_fd < 0) {
+        struct timespec ts = {(time_t)(pause_ns / 1000000000ull), (long)(pause_ns % 1000000000ull)};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    uint64_t end = now_ns() + pause_ns;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (now >= end)
+            return;
+        uint64_t left = end - now;
+        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+        struct pollfd pf = {.fd = root_fd, .events = POLLIN};
+        int n = ppoll(&pf, 1, &ts, NULL);
+        if (n > 0 || (n < 0 && errno != EINTR))
+            return;                    /* root ended (or poll cannot wait) */
+    }
+}
+
 static const char *verdict_word(int v)
 {
     return v == LG_HANG_DEADLOCK ? "deadlock" : v == LG_HANG_JOIN_BEFORE_DRAIN ? "join-before-drain" : "hang";
@@ -1764,6 +1790,10 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
         free(snaps);
         return -ENOMEM;
     }
+    /* Readable once root has ended; root is our unreaped child, so its pid
+     * cannot be reused while we hold this. */
+    int root_fd = pidfd_open(root, 0);
+
     int cur = 0;
     bool have_prev = false, found = false;
     int status = 0;
@@ -1788,8 +1818,7 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
             pause = 80000000ull;
         if (pause > 1000000000ull)
             pause = 1000000000ull;
-        struct timespec ts = {(time_t)(pause / 1000000000ull), (long)(pause % 1000000000ull)};
-        nanosleep(&ts, NULL);
+        pause_for_root(root_fd, pause);
         if (reap(root, &status))
             break;
         if (found)
@@ -1945,6 +1974,8 @@ int lg_supervise(pid_t root, const struct lg_supervise_opts *o, struct lg_superv
         }
     }
     res->status = status;
+    if (root_fd >= 0)
+        close(root_fd);
     table_close(&tab);
     free(snaps[0].threads);
     free(snaps[1].threads);
