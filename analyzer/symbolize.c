@@ -20,7 +20,7 @@
 
 struct symmod {
     const char *path;   /* interned */
-    uint64_t base;
+    uint64_t base;      /* the bias it was reported at: the first one asked for */
     Dwfl *dwfl;
     Dwfl_Module *mod;   /* NULL: the file could not be read */
 };
@@ -38,7 +38,7 @@ struct lg_symbolizer {
     size_t cwdlen;
     struct symmod *mods;
     int nmods, cap_mods;
-    struct lg_map modmap;     /* hash(path ptr, base) -> mods index */
+    struct lg_map modmap;     /* hash(path ptr) -> mods index */
     struct symentry *cache;
     int ncache, cap_cache;
     struct lg_map pcmap;      /* hash(mod, pc) -> cache index */
@@ -78,21 +78,27 @@ void lg_symbolizer_free(struct lg_symbolizer *s)
     free(s);
 }
 
-/* The cached Dwfl for (path, base), reporting the module on first use.
- * A module that cannot be opened is remembered as such (mod == NULL). */
-static int symmod_get(struct lg_symbolizer *s, const char *path, uint64_t base)
+/* The cached Dwfl for path, reporting the module on first use at the bias
+ * first asked for; *shift gets what to add to an address of an image that
+ * loaded it at `base` (every process image, every exec of the same file,
+ * shares one Dwfl: its debug information is read once, not once per
+ * image). A module that cannot be opened is remembered as such
+ * (mod == NULL). */
+static int symmod_get(struct lg_symbolizer *s, const char *path, uint64_t base, uint64_t *shift)
 {
     path = lg_intern_str(s->strs, path);
     if (!path)
         return -1;
-    uint64_t h = lg_mix64((uint64_t)(uintptr_t)path ^ lg_mix64(base));
+    uint64_t h = lg_mix64((uint64_t)(uintptr_t)path);
     int idx;
 
     for (;;) {
         if (!lg_map_get(&s->modmap, h, &idx))
             break;
-        if (s->mods[idx].path == path && s->mods[idx].base == base)
+        if (s->mods[idx].path == path) {
+            *shift = s->mods[idx].base - base;
             return idx;
+        }
         h = lg_mix64(h + 1);
     }
     if (lg_grow((void **)&s->mods, &s->cap_mods, s->nmods + 1, sizeof(*s->mods)) < 0)
@@ -101,6 +107,7 @@ static int symmod_get(struct lg_symbolizer *s, const char *path, uint64_t base)
     struct symmod *sm = &s->mods[idx];
     sm->path = path;
     sm->base = base;
+    *shift = 0;
     /* Only real files: not "linux-vdso.so.1" or "[vdso]". */
     if (path[0] == '/') {
         sm->dwfl = dwfl_begin(&offline_callbacks);
@@ -176,13 +183,15 @@ const char *lg_demangle(struct lg_strtab *t, const char *name)
 bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base,
                         uint64_t pc, const char **file, int *line, const char **function)
 {
-    int mi = symmod_get(s, path, base), idx;
+    uint64_t shift = 0;
+    int mi = symmod_get(s, path, base, &shift), idx;
 
     *file = *function = NULL;
     *line = 0;
     if (mi < 0 || !s->mods[mi].mod)
         return false;
-    uint64_t key = ((uint64_t)mi << 44) ^ (pc - base);
+    pc += shift;              /* into the address space the module was reported at */
+    uint64_t key = ((uint64_t)mi << 44) ^ (pc - s->mods[mi].base);
     if (lg_map_get(&s->pcmap, key, &idx) && s->cache[idx].mod == mi && s->cache[idx].pc == pc) {
         *file = s->cache[idx].file;
         *line = s->cache[idx].line;
@@ -210,14 +219,16 @@ bool lg_symbolizer_code(struct lg_symbolizer *s, const char *path, uint64_t base
 bool lg_symbolizer_data(struct lg_symbolizer *s, const char *path, uint64_t base,
                         uint64_t addr, size_t elem, char *buf, size_t len)
 {
-    int mi = symmod_get(s, path, base);
+    uint64_t shift = 0;
+    int mi = symmod_get(s, path, base, &shift);
     GElf_Off off = 0;
     GElf_Sym sym;
     GElf_Word shndx;
 
     if (mi < 0 || !s->mods[mi].mod)
         return false;
-    const char *name = dwfl_module_addrinfo(s->mods[mi].mod, addr, &off, &sym, &shndx, NULL, NULL);
+    const char *name = dwfl_module_addrinfo(s->mods[mi].mod, addr + shift, &off, &sym, &shndx,
+                                            NULL, NULL);
     if (!name || !name[0])
         return false;
     name = lg_demangle(s->strs, name);   /* a C++ global: ns::table_lock */
