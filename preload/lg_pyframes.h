@@ -50,6 +50,18 @@ void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi);
  * up to some microseconds. Capture when something new is recorded. */
 int lg_py_capture(struct lg_pyframe *out, int max);
 
+/* A hash that stands for what lg_py_capture(out, max) would return now:
+ * the same hash means the same frames (file, function, line), up to a
+ * 64-bit collision. Made from the code objects and instructions only (no
+ * line table scan, no name copy), so a few ns per frame: the shim keys its
+ * per-process cache of whole stacks with it (stacks.c). 0: no frame. */
+uint64_t lg_py_site(int max);
+
+/* A hash of the innermost frame's file, function and line (what the
+ * shim's dependency cache is keyed by in a Python process), 0 when there
+ * is none. Lines come from a small cache: tens of ns. */
+uint64_t lg_py_line_key(void);
+
 /* The variable that the result of the call now being made will be stored
  * into, for naming a lock where it is created (sem_init, sem_open): from
  * the innermost frame outside the standard library and site-packages, the

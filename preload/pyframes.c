@@ -368,6 +368,43 @@ static uint32_t line_of(const char *code, int64_t lasti)
     return 0;
 }
 
+/* The line of code unit `lasti` of `code`, through a small global cache:
+ * decoding scans the line table from its start, which on a long function
+ * is most of what a capture costs, and the shim asks for the same few
+ * hundred (code, instruction) pairs again and again. One 64-bit word per
+ * entry (never torn): the top 40 bits of a hash of the code object, its
+ * line table, first line and the instruction, the low 24 bits the line. A
+ * code object freed and another made at the same address with the same
+ * line table address, first line and instruction would get a stale line:
+ * accepted, like a 64-bit stack hash collision. */
+#define LG_PY_LINECACHE 4096            /* power of two; 32 KiB of .bss, touched lazily */
+#define LG_PY_LINE_BITS 24
+static uint64_t line_cache[LG_PY_LINECACHE];
+
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static uint32_t line_of_cached(const char *code, int64_t lasti)
+{
+    uint64_t h = mix(mix((uint64_t)(uintptr_t)code, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE)),
+                     ((uint64_t)lasti << 32) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO));
+    uint64_t tag = h & ~((1ull << LG_PY_LINE_BITS) - 1);
+    uint64_t *slot = &line_cache[h & (LG_PY_LINECACHE - 1)];
+    uint64_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    uint32_t line;
+
+    if (tag && (v & ~((1ull << LG_PY_LINE_BITS) - 1)) == tag)
+        return (uint32_t)(v & ((1ull << LG_PY_LINE_BITS) - 1));
+    line = line_of(code, lasti);
+    if (tag && line < (1u << LG_PY_LINE_BITS))
+        __atomic_store_n(slot, tag | line, __ATOMIC_RELAXED);
+    return line;
+}
+
 /* The calling thread's frames, innermost first: tstate->cframe->
  * current_frame, then ->previous. Reading is safe because only the calling
  * thread changes its own frame stack, and it is here, inside a hook, not
@@ -447,7 +484,7 @@ int lg_py_capture(struct lg_pyframe *out, int max)
     while (n < max && walk_next(&w)) {
         struct lg_pyframe *f = &out[n++];
 
-        f->line = line_of(w.code, w.lasti);
+        f->line = line_of_cached(w.code, w.lasti);
 #ifdef LG_PYFRAMES_SELFTEST
         {
             int want = py.addr2line(w.code, (int)(w.lasti * LG_PY311_CODEUNIT_SIZE));
@@ -466,6 +503,58 @@ int lg_py_capture(struct lg_pyframe *out, int max)
         }
     }
     return n;
+}
+
+/* What lg_py_capture's result depends on for one frame's names: the str
+ * objects themselves, and, for one that is not compact ASCII, whether its
+ * UTF-8 cache is filled (str_view reads it then). */
+static inline uint64_t name_identity(const char *obj)
+{
+    uint32_t state;
+
+    if (!has_type(obj, py.unicode_type))
+        return (uint64_t)(uintptr_t)obj;    /* str_view: name unknown */
+    memcpy(&state, obj + LG_PY311_STR_STATE, sizeof state);
+    if ((state & LG_PY311_STR_STATE_COMPACT) && (state & LG_PY311_STR_STATE_ASCII))
+        return (uint64_t)(uintptr_t)obj;
+    return (uint64_t)(uintptr_t)obj ^ ((uint64_t)(uintptr_t)load_ptr(obj, LG_PY311_STR_UTF8) << 1) ^ state;
+}
+
+uint64_t lg_py_site(int max)
+{
+    struct walk w;
+    uint64_t h = 0x2f8d3a1c6b5e4907ull;
+    int n = 0;
+
+    if (max <= 0 || !walk_start(&w))
+        return 0;
+    while (n < max && walk_next(&w)) {
+        const char *code = w.code;
+
+        h = mix(h, (uint64_t)(uintptr_t)code);
+        h = mix(h, ((uint64_t)w.lasti << 32) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO));
+        h = mix(h, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE));
+        h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)));
+        h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_NAME)));
+        n++;
+    }
+    if (!n)
+        return 0;
+    h = mix(h, (uint64_t)n);
+    return h ? h : 1;
+}
+
+uint64_t lg_py_line_key(void)
+{
+    struct walk w;
+    uint64_t h;
+
+    if (!walk_start(&w) || !walk_next(&w))
+        return 0;
+    h = mix(0x51afd7ed558ccdffull, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_FILENAME));
+    h = mix(h, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_NAME));
+    h = mix(h, line_of_cached(w.code, w.lasti));
+    return h ? h : 1;
 }
 
 /* --- the variable a new lock is stored into -------------------------------- */

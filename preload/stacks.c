@@ -21,12 +21,28 @@
 
 #pragma weak lg_py_active
 #pragma weak lg_py_capture
+#pragma weak lg_py_site
+#pragma weak lg_py_line_key
 
-#define LG_STACKTAB_BITS 17
-#define LG_STACKTAB_SIZE (1u << LG_STACKTAB_BITS)
+/*
+ * The stack table: chains of arena nodes hanging off a small bucket array
+ * (32 KiB of .bss, touched as buckets fill), so memory follows the number
+ * of distinct stacks, not a fixed table (it was a 6 MiB mapping of which a
+ * Python run touched ~2 MiB, one page per few stacks). Lock-free: a node
+ * is complete before a CAS publishes it at its bucket's head; nodes are
+ * never removed.
+ */
+#define LG_STACK_BUCKETS 4096           /* power of two */
+#define LG_STACK_LIMIT (1u << 17)       /* distinct stacks kept, as before */
 #define LG_STACK_BUSY 0xffffffffu
 
-static struct lg_stackent *lg_stacktab;
+struct lg_stacknode {
+    struct lg_stackent s;               /* first: callers hold &node->s */
+    struct lg_stacknode *next;
+};
+
+static _Atomic(struct lg_stacknode *) lg_stackbuckets[LG_STACK_BUCKETS];
+static _Atomic uint32_t lg_nstacks;
 static _Atomic uint32_t lg_next_stack_id = 1;
 static _Atomic int lg_stacktab_full_said;
 
@@ -35,23 +51,6 @@ static inline uint64_t mix64(uint64_t h, uint64_t v)
     h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
     h *= 0xff51afd7ed558ccdull;
     return h ^ (h >> 33);
-}
-
-static int lg_stacktab_init(void)
-{
-    static _Atomic int spin;
-    if (lg_stacktab)
-        return 0;
-    while (atomic_exchange_explicit(&spin, 1, memory_order_acquire))
-        __builtin_ia32_pause();
-    if (!lg_stacktab) {
-        void *m = mmap(NULL, sizeof(struct lg_stackent) * LG_STACKTAB_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (m != MAP_FAILED)
-            __atomic_store_n(&lg_stacktab, (struct lg_stackent *)m, __ATOMIC_RELEASE);
-    }
-    atomic_store_explicit(&spin, 0, memory_order_release);
-    return lg_stacktab ? 0 : -1;
 }
 
 /* ---- modules ----------------------------------------------------------- */
@@ -158,53 +157,54 @@ void lg_stacks_reset_for_child(void)
 static struct lg_stackent *lg_stack_intern(uint64_t key, void **pc, int n, const uint8_t *py, uint32_t py_len,
                                            uint32_t npy)
 {
-    if (lg_stacktab_init() != 0)
-        return NULL;
     if (!key)
         key = 1;
-    uint32_t idx = (uint32_t)(key >> 20) & (LG_STACKTAB_SIZE - 1);
-    for (uint32_t probe = 0; probe < 64; probe++, idx = (idx + 1) & (LG_STACKTAB_SIZE - 1)) {
-        struct lg_stackent *s = &lg_stacktab[idx];
-        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
-        if (k == 0) {
-            uint64_t zero = 0;
-            if (!atomic_compare_exchange_strong(&s->key, &zero, key)) {
-                k = zero;
-                goto compare;
-            }
-            /* Won the slot: 64-bit content hashes stand for the frames
-             * themselves (a collision merges two stacks; accepted). */
-            uint64_t *cp = lg_arena_alloc(sizeof(uint64_t) * (size_t)n);
-            uint8_t *pyc = py_len ? lg_arena_alloc(py_len) : NULL;
-            if (cp)
-                for (int i = 0; i < n; i++)
-                    cp[i] = (uint64_t)(uintptr_t)pc[i];
-            if (pyc)
-                memcpy(pyc, py, py_len);
-            s->pc = cp;
-            s->nframes = cp ? (uint32_t)n : 0;
-            s->py = pyc;
-            s->py_len = pyc ? py_len : 0;
-            s->npy = pyc ? npy : 0;
-            atomic_store_explicit(&s->ready, 1, memory_order_release);
-            for (int i = 0; i < n; i++)
-                if (!lg_pc_known((uintptr_t)pc[i])) {
-                    lg_modules_scan();   /* dlopen'ed since the last scan */
-                    break;
-                }
-            return s;
-        }
-    compare:
-        if (k == key) {
-            for (long w = 0; !atomic_load_explicit(&s->ready, memory_order_acquire); w++)
-                if (w > 10000000)
-                    return NULL;
-            return s;
-        }
+    _Atomic(struct lg_stacknode *) *bucket = &lg_stackbuckets[(key ^ (key >> 32)) & (LG_STACK_BUCKETS - 1)];
+    struct lg_stacknode *head = atomic_load_explicit(bucket, memory_order_acquire);
+    for (struct lg_stacknode *x = head; x; x = x->next)
+        if (atomic_load_explicit(&x->s.key, memory_order_relaxed) == key)
+            return &x->s;
+    if (atomic_load_explicit(&lg_nstacks, memory_order_relaxed) >= LG_STACK_LIMIT) {
+        if (!atomic_exchange(&lg_stacktab_full_said, 1))
+            lg_say("stack table is full; new stacks are not recorded");
+        return NULL;
     }
-    if (!atomic_exchange(&lg_stacktab_full_said, 1))
-        lg_say("stack table is full; new stacks are not recorded");
-    return NULL;
+    /* 64-bit content hashes stand for the frames themselves (a collision
+     * merges two stacks; accepted). */
+    struct lg_stacknode *node = lg_arena_alloc(sizeof *node);
+    if (!node)
+        return NULL;
+    uint64_t *cp = n ? lg_arena_alloc(sizeof(uint64_t) * (size_t)n) : NULL;
+    uint8_t *pyc = py_len ? lg_arena_alloc(py_len) : NULL;
+    if (cp)
+        for (int i = 0; i < n; i++)
+            cp[i] = (uint64_t)(uintptr_t)pc[i];
+    if (pyc)
+        memcpy(pyc, py, py_len);
+    node->s.pc = cp;
+    node->s.nframes = cp ? (uint32_t)n : 0;
+    node->s.py = pyc;
+    node->s.py_len = pyc ? py_len : 0;
+    node->s.npy = pyc ? npy : 0;
+    atomic_store_explicit(&node->s.key, key, memory_order_relaxed);
+    atomic_store_explicit(&node->s.ready, 1, memory_order_relaxed);
+    for (;;) {
+        node->next = head;
+        if (atomic_compare_exchange_weak_explicit(bucket, &head, node, memory_order_release, memory_order_acquire))
+            break;
+        /* Lost a race: the nodes pushed since may hold this stack. (The
+         * loser's node stays in the arena, unused: rare, and small.) */
+        for (struct lg_stacknode *x = head; x && x != node->next; x = x->next)
+            if (atomic_load_explicit(&x->s.key, memory_order_relaxed) == key)
+                return &x->s;
+    }
+    atomic_fetch_add_explicit(&lg_nstacks, 1, memory_order_relaxed);
+    for (int i = 0; i < n; i++)
+        if (!lg_pc_known((uintptr_t)pc[i])) {
+            lg_modules_scan();   /* dlopen'ed since the last scan */
+            break;
+        }
+    return &node->s;
 }
 
 /*
@@ -220,6 +220,7 @@ static struct lg_stackent *lg_stack_intern(uint64_t key, void **pc, int n, const
  */
 static _Unwind_Reason_Code (*lg_gcc_backtrace)(_Unwind_Trace_Fn, void *);
 static _Unwind_Ptr (*lg_gcc_getip)(struct _Unwind_Context *);
+static _Unwind_Word (*lg_gcc_getcfa)(struct _Unwind_Context *);
 
 void lg_stacks_init(void)
 {
@@ -227,6 +228,7 @@ void lg_stacks_init(void)
     if (!h)
         return;
     lg_gcc_getip = (_Unwind_Ptr(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetIP");
+    lg_gcc_getcfa = (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetCFA");
     lg_gcc_backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
     if (!lg_gcc_getip)
         lg_gcc_backtrace = NULL;
@@ -234,6 +236,8 @@ void lg_stacks_init(void)
 
 struct lg_bt {
     void **buf;
+    uintptr_t *cfa;     /* per frame, _Unwind_GetCFA: its stack pointer (the CFA of the
+                           frame it called, whose return address it is), or NULL */
     int n, max;
 };
 
@@ -243,25 +247,171 @@ static _Unwind_Reason_Code lg_bt_frame(struct _Unwind_Context *ctx, void *arg)
     uintptr_t ip = (uintptr_t)lg_gcc_getip(ctx);
     if (!ip)
         return _URC_END_OF_STACK;
+    if (bt->cfa)
+        bt->cfa[bt->n] = (uintptr_t)lg_gcc_getcfa(ctx);
     bt->buf[bt->n++] = (void *)ip;
     return bt->n >= bt->max ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
-static int lg_backtrace(void **buf, int max)
+/* Fills buf (and cfa, when given and libgcc can say) innermost first;
+ * returns the count and whether cfa was filled. */
+static int lg_backtrace(void **buf, uintptr_t *cfa, int max, int *have_cfa)
 {
+    *have_cfa = 0;
     if (lg_gcc_backtrace) {
-        struct lg_bt bt = {buf, 0, max};
+        struct lg_bt bt = {buf, lg_gcc_getcfa ? cfa : NULL, 0, max};
         lg_gcc_backtrace(lg_bt_frame, &bt);
+        *have_cfa = bt.cfa != NULL;
         return bt.n;
     }
     return unw_backtrace(buf, max);
 }
 
-struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
+/*
+ * The Python site cache. In a Python process every new dependency used to
+ * pay a full native unwind (tens of frames through the interpreter, µs
+ * each time) before the stack table found a stack it already had: a run
+ * of the CPython threading bench wrote 11,142 DEP records but had 436
+ * distinct stacks. Now a capture first hashes the Python frames (cheap:
+ * lg_py_site), and looks that site up here; an entry is taken only when
+ * the native stack is *proven* the same: each of its return addresses is
+ * read back from the slot, at a known distance from this function's frame,
+ * where the unwind that made the entry found it. Same return addresses at
+ * the same places is the same native stack (frames inside the shim are
+ * cut anyway, and a different way through the shim only moves the slots:
+ * a separate entry). So a hit gives exactly what a full capture would.
+ *
+ * Reads stay inside stack memory this thread has unwound through before:
+ * [lg_stk_lo, lg_stk_hi), kept per thread from the captures that made
+ * entries (one contiguous stack: a capture from another stack, e.g. a
+ * signal's alternate stack, replaces the range instead of joining it).
+ * Entries are immutable records in the arena; the table holds pointers
+ * (32 KiB of .bss, touched as it fills); a full neighbourhood overwrites.
+ */
+#define LG_SITE_SLOTS 4096       /* power of two */
+#define LG_SITE_PROBES 8
+
+struct lg_siterec {
+    uint64_t site;               /* lg_py_site() */
+    struct lg_stackent *stack;
+    uint32_t first;              /* frame address -> slot of pc[0] */
+    uint32_t span;               /* frame address -> end of the last slot */
+    uint32_t n;                  /* == stack->nframes */
+    uint16_t delta[];            /* slot k -> slot k + 1, n - 1 of them */
+};
+
+static _Atomic(struct lg_siterec *) lg_sitetab[LG_SITE_SLOTS];
+static _Atomic uint32_t lg_site_rot;
+static __thread uintptr_t lg_stk_lo LG_TLS, lg_stk_hi LG_TLS;
+
+static inline uint64_t lg_load_slot(uintptr_t p)
+{
+    uint64_t v;
+    memcpy(&v, (const void *)p, sizeof v);
+    return v;
+}
+
+static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame)
+{
+    uintptr_t lo = lg_stk_lo, hi = lg_stk_hi;
+    if (frame < lo || frame >= hi)
+        return NULL;
+    uint32_t idx = (uint32_t)site & (LG_SITE_SLOTS - 1);
+    for (int p = 0; p < LG_SITE_PROBES; p++, idx = (idx + 1) & (LG_SITE_SLOTS - 1)) {
+        struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[idx], memory_order_acquire);
+        if (!r)
+            return NULL;
+        if (r->site != site || r->span > hi - frame)
+            continue;
+        const uint64_t *pcs = r->stack->pc;
+        uintptr_t at = frame + r->first;
+        for (uint32_t k = 0;; k++) {
+            if (lg_load_slot(at) != pcs[k])
+                break;
+            if (k + 1 == r->n)
+                return r->stack;
+            at += r->delta[k];
+        }
+    }
+    return NULL;
+}
+
+/* After a full capture that found a new site (or a site with a native
+ * stack not seen from here): make the entry, if every kept frame's return
+ * address really sits just below the CFA libgcc gives for that frame's
+ * context (the stack pointer of the frame, i.e. the CFA of the frame it
+ * called), which a signal frame breaks: no entry then. i: frames cut
+ * (ours); n: frames kept. */
+static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame, void **buf,
+                           const uintptr_t *cfa, int i, int n)
+{
+    if (n < 1 || s->nframes != (uint32_t)n || !s->pc)
+        return;
+    uint16_t delta[LG_STACK_MAX];
+    uintptr_t first = cfa[i] - 8, prev = first;
+    if (first <= frame || first - frame >= (1u << 24))
+        return;
+    for (int k = 0; k < n; k++) {
+        uintptr_t slot = cfa[i + k] - 8;
+        if (k) {
+            if (slot <= prev || slot - prev > 0xffff)
+                return;
+            delta[k - 1] = (uint16_t)(slot - prev);
+        }
+        if (lg_load_slot(slot) != (uint64_t)(uintptr_t)buf[i + k])
+            return;
+        prev = slot;
+    }
+    uintptr_t end = prev + 8;
+    if (end - frame >= (1u << 24))
+        return;
+    /* This thread's readable range: [frame, end) is one stack. */
+    if (lg_stk_hi && frame <= lg_stk_hi && end >= lg_stk_lo) {
+        if (frame < lg_stk_lo)
+            lg_stk_lo = frame;
+        if (end > lg_stk_hi)
+            lg_stk_hi = end;
+    } else {
+        lg_stk_lo = frame;
+        lg_stk_hi = end;
+    }
+    uint32_t idx = (uint32_t)site & (LG_SITE_SLOTS - 1);
+    for (int p = 0; p < LG_SITE_PROBES; p++) {
+        struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[(idx + p) & (LG_SITE_SLOTS - 1)], memory_order_acquire);
+        if (!r)
+            break;
+        if (r->site == site && r->stack == s && r->first == (uint32_t)(first - frame))
+            return;   /* another thread made it meanwhile */
+    }
+    struct lg_siterec *r = lg_arena_alloc(sizeof *r + sizeof(uint16_t) * (size_t)(n - 1));
+    if (!r)
+        return;
+    r->site = site;
+    r->stack = s;
+    r->first = (uint32_t)(first - frame);
+    r->span = (uint32_t)(end - frame);
+    r->n = (uint32_t)n;
+    memcpy(r->delta, delta, sizeof(uint16_t) * (size_t)(n - 1));
+    for (int p = 0; p < LG_SITE_PROBES; p++) {
+        struct lg_siterec *zero = NULL;
+        if (atomic_compare_exchange_strong_explicit(&lg_sitetab[(idx + p) & (LG_SITE_SLOTS - 1)], &zero, r,
+                                                    memory_order_release, memory_order_relaxed))
+            return;
+    }
+    uint32_t rot = atomic_fetch_add_explicit(&lg_site_rot, 1, memory_order_relaxed);
+    atomic_store_explicit(&lg_sitetab[(idx + rot % LG_SITE_PROBES) & (LG_SITE_SLOTS - 1)], r,
+                          memory_order_release);
+}
+
+/* The full capture: unwind, cut our frames, Python frames, intern. frame:
+ * lg_stack_capture's frame address; site: its Python site, 0 for none. */
+static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintptr_t frame, int py, uint64_t site)
 {
     void *buf[LG_STACK_MAX + 16];
+    uintptr_t cfa[LG_STACK_MAX + 16];
+    int have_cfa;
     int e = errno;
-    int n = lg_backtrace(buf, LG_STACK_MAX + 16);
+    int n = lg_backtrace(buf, cfa, LG_STACK_MAX + 16, &have_cfa);
     errno = e;
     int i = 0;
     while (i < n && (uintptr_t)buf[i] - lg_g.self_lo < lg_g.self_hi - lg_g.self_lo)
@@ -278,7 +428,7 @@ struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
 
     uint8_t pybuf[LG_PY_MAX * (8 + 160 + 64 + 4)];
     uint32_t py_len = 0, npy = 0;
-    if (lg_g.py && lg_py_active && lg_py_capture && lg_py_active()) {
+    if (py) {
         struct lg_pyframe f[LG_PY_MAX];
         int np = lg_py_capture(f, LG_PY_MAX);
         for (int k = 0; k < np; k++) {
@@ -304,22 +454,73 @@ struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
         }
         key = mix64(key, npy);
     }
-    return lg_stack_intern(key, pc, n, py_len ? pybuf : NULL, py_len, npy);
+    struct lg_stackent *s = lg_stack_intern(key, pc, n, py_len ? pybuf : NULL, py_len, npy);
+    if (s && site && have_cfa && npy)
+        lg_site_insert(site, s, frame, buf, cfa, i, n);
+    return s;
+}
+
+#ifdef LG_STACKS_VERIFY
+/* Test builds: every site-cache hit is checked against a full capture. */
+static _Atomic unsigned long lg_verify_hits, lg_verify_bad;
+__attribute__((destructor)) static void lg_verify_say(void)
+{
+    char msg[128];
+    unsigned long h = atomic_load(&lg_verify_hits), b = atomic_load(&lg_verify_bad);
+    int len = 0;
+    char num[2][24];
+    unsigned long v[2] = {h, b};
+    for (int j = 0; j < 2; j++) {
+        int d = 0;
+        char tmp[24];
+        do tmp[d++] = (char)('0' + v[j] % 10); while ((v[j] /= 10) && d < 23);
+        for (int q = 0; q < d; q++) num[j][q] = tmp[d - 1 - q];
+        num[j][d] = 0;
+    }
+    len = 0;
+    const char *parts[] = {"stack site cache: hits ", num[0], " mismatches ", num[1]};
+    for (int j = 0; j < 4; j++) {
+        size_t l = strlen(parts[j]);
+        memcpy(msg + len, parts[j], l);
+        len += (int)l;
+    }
+    msg[len] = 0;
+    lg_say(msg);
+}
+#endif
+
+struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
+{
+    (void)t;
+    (void)flags;
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    int py = lg_g.py && lg_py_active && lg_py_capture && lg_py_active();
+    uint64_t site = 0;
+    if (py && lg_py_site && lg_gcc_getcfa) {
+        site = lg_py_site(LG_PY_MAX);
+        if (site) {
+            struct lg_stackent *s = lg_site_lookup(site, frame);
+            if (s) {
+#ifdef LG_STACKS_VERIFY
+                atomic_fetch_add(&lg_verify_hits, 1);
+                if (lg_stack_capture_full(frame, py, 0) != s)
+                    atomic_fetch_add(&lg_verify_bad, 1);
+#endif
+                return s;
+            }
+        }
+    }
+    return lg_stack_capture_full(frame, py, site);
 }
 
 /* A hash of the calling thread's innermost Python frame (file, function,
- * line), 0 when there is none. One frame: tens of ns, no allocation. */
+ * line), 0 when there is none. No name copy, lines from a cache: tens of
+ * ns, no allocation. */
 uint64_t lg_py_where(void)
 {
-    if (!lg_g.py || !lg_py_active || !lg_py_capture || !lg_py_active())
+    if (!lg_g.py || !lg_py_line_key)
         return 0;
-    struct lg_pyframe f;
-    if (lg_py_capture(&f, 1) != 1)
-        return 0;
-    uint64_t h = mix64(0x51afd7ed558ccdffull, (uint64_t)(uintptr_t)f.file);
-    h = mix64(h, ((uint64_t)f.file_len << 32) | f.func_len);
-    h = mix64(h, (uint64_t)(uintptr_t)f.func);
-    return mix64(h, f.line);
+    return lg_py_line_key();
 }
 
 /* Contract: the stack's id in the current trace (1, 2, ...), writing its
