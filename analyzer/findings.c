@@ -415,8 +415,9 @@ static int find_cycles(struct lg_model *m)
     rc = lg_graph_build(&g, m->nlocks, m->edges, m->nedges);
     if (rc < 0)
         return rc;
-    if (m->priv->scc_comp) {
-        /* The loader already split the graph into components. */
+    if (m->priv->scc_comp && !m->priv->probe) {
+        /* The loader already split the graph into components (a probe
+         * leaves them to the pass after it). */
         comp = m->priv->scc_comp;
         size = m->priv->scc_size;
         m->priv->scc_comp = m->priv->scc_size = NULL;
@@ -480,8 +481,8 @@ static int find_cycles(struct lg_model *m)
         }
         rc = cycle_finding(m, &cyc[i], &cls);
         free(chosen);
-        if (rc < 0)
-            goto out;
+        if (rc < 0 || m->priv->probe)
+            goto out;           /* a probe needs only to know there is one */
         if (sig && lg_grow((void **)&same_shape, &cap_same, m->nfindings, sizeof(int)) == 0)
             lg_map_put(&sigs, sig, m->nfindings - 1);
     }

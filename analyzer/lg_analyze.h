@@ -120,6 +120,9 @@ struct lg_model_priv {
     int *scc_comp, *scc_size;     /* components of the lock-order graph, when the
                                      loader already needed them (else NULL) */
     int cap_procs, cap_threads, cap_locks, cap_edges, cap_findings, cap_skipped;
+    struct lg_symbolizer *sym;    /* lg_model_symbolizer, NULL until used */
+    bool probe;                   /* lg_model_load_opts' probe: names unresolved, the finding
+                                     passes stop at their first finding */
     char cwd[4096];
 };
 
@@ -133,6 +136,16 @@ void lg_model_skip(struct lg_model *m, const char *fmt, ...)
  * name every lock. Needs the module maps in priv->images. Never fails on a
  * missing file or missing debug information: frames stay unresolved. */
 int lg_symbolize_model(struct lg_model *m);
+/* The part of it that needs no debug information: which modules are the
+ * system's, the Python half of every stack (paths relative to cwd, the
+ * user frame). Every lock is named "?" until lg_symbolize_model. What
+ * the finding passes decide (not what they print) depends only on this. */
+int lg_symbolize_cheap(struct lg_model *m);
+/* The model's symbolizer (Dwfl per module file, cached lookups), made on
+ * first use; NULL when out of memory. lg_model_symbolizer_free gives its
+ * memory back (the next use makes a new one); the model's end does too. */
+struct lg_symbolizer *lg_model_symbolizer(struct lg_model *m);
+void lg_model_symbolizer_free(struct lg_model *m);
 
 /* A standalone symbolizer for one module (tests, tools). */
 struct lg_symbolizer;

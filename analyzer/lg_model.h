@@ -214,6 +214,13 @@ struct lg_model {
 /* Build the model from a trace folder. Returns 0 or a negative errno;
  * on error *err names the problem in one line (static or model-owned). */
 int lg_model_load(const char *dir, struct lg_model **out, const char **err);
+/* The same, for a caller that needs less of the model (flags below).
+ * LG_LOAD_TEXT: only lg_report_text will read it. When there is no
+ * finding, stacks and lock names are then left unresolved (the text
+ * report shows only counts): no debug information is read at all. With
+ * findings, the model is the same as lg_model_load's. */
+enum { LG_LOAD_TEXT = 1 };
+int lg_model_load_opts(const char *dir, unsigned flags, struct lg_model **out, const char **err);
 void lg_model_free(struct lg_model *m);
 
 const char *lg_finding_kind_name(enum lg_finding_kind k);

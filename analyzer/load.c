@@ -1280,7 +1280,80 @@ static void loader_free(struct loader *L)
     free(L->reaps);
 }
 
+/* The finding passes after the symbolization. 0 or a negative errno
+ * (out of memory); what fails otherwise is one line in m->skipped. */
+static int find_all(struct lg_model *m)
+{
+    int rc = lg_findings_build(m);
+    if (rc < 0)
+        return rc;
+    phase("findings");
+    if (m->priv->probe && m->nfindings)
+        return 0;
+    rc = lg_analyze_hang(m);
+    if (rc < 0)
+        lg_model_skip(m, "hang analysis failed (%s)", strerror(-rc));
+    if (m->priv->probe && m->nfindings)
+        return 0;
+    rc = lg_analyze_races(m);
+    if (rc < 0)
+        lg_model_skip(m, "race analysis failed (%s)", strerror(-rc));
+    return 0;
+}
+
+/*
+ * Symbolize and find. With LG_LOAD_TEXT a run that did not hang is first
+ * probed without debug information (lg_symbolize_cheap, passes stopped at
+ * their first finding): what the passes decide does not depend on it, only
+ * what they print, so no finding there means none at all, and the text
+ * report (counts only) is complete with no libdw work. Otherwise the probe
+ * is undone and everything runs as without the flag.
+ */
+static int symbolize_and_find(struct lg_model *m, unsigned flags)
+{
+    struct lg_model_priv *p = m->priv;
+    int rc;
+
+    if ((flags & LG_LOAD_TEXT) && !m->hung) {
+        char hang_path[PATH_MAX];
+        snprintf(hang_path, sizeof(hang_path), "%s/hang.lgt", m->dir);
+        if (access(hang_path, F_OK) != 0) {
+            int nskipped = m->nskipped;
+            if ((rc = lg_symbolize_cheap(m)) < 0)
+                return rc;
+            phase("probe");
+            p->probe = true;
+            rc = find_all(m);
+            p->probe = false;
+            if (rc < 0)
+                return rc;
+            if (m->nfindings == 0) {
+                phase("probe found nothing");
+                return 0;
+            }
+            m->nfindings = 0;           /* their arena memory stays until the end */
+            m->nskipped = nskipped;
+        }
+    }
+    rc = lg_symbolize_model(m);
+    /* Its debug information is given back now, before the findings and
+     * the reports allocate: Graphviz orders clusters by the addresses of
+     * its strings, so the heap viz/ sees must not change with this. */
+    lg_model_symbolizer_free(m);
+    if (rc < 0)
+        return rc;
+    phase("symbolize");
+    rc = find_all(m);
+    phase("hang+races");
+    return rc;
+}
+
 int lg_model_load(const char *dir, struct lg_model **out, const char **err)
+{
+    return lg_model_load_opts(dir, 0, out, err);
+}
+
+int lg_model_load_opts(const char *dir, unsigned flags, struct lg_model **out, const char **err)
 {
     static __thread char msg[1200];
     struct loader L = { 0 };
@@ -1410,22 +1483,10 @@ int lg_model_load(const char *dir, struct lg_model **out, const char **err)
     memset(&L, 0, sizeof(L));
     phase("witnesses");
 
-    rc = lg_symbolize_model(m);
+    rc = symbolize_and_find(m, flags);
     if (rc < 0)
         goto nomem;
-    phase("symbolize");
-    rc = lg_findings_build(m);
-    if (rc < 0)
-        goto nomem;
-    phase("findings");
-    rc = lg_analyze_hang(m);
-    if (rc < 0)
-        lg_model_skip(m, "hang analysis failed (%s)", strerror(-rc));
-    rc = lg_analyze_races(m);
-    if (rc < 0)
-        lg_model_skip(m, "race analysis failed (%s)", strerror(-rc));
     lg_findings_sort(m);
-    phase("hang+races");
     for (int i = 0; i < nnames; i++)
         free(names[i]);
     free(names);

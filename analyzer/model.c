@@ -44,6 +44,7 @@ void lg_model_free(struct lg_model *m)
         return;
     struct lg_model_priv *p = m->priv;
     if (p) {
+        lg_symbolizer_free(p->sym);
         for (int i = 0; i < m->nprocs && p->images; i++)
             free(p->images[i].mods);
         free(p->images);

@@ -1716,12 +1716,17 @@ int lg_analyze_races(struct lg_model *m)
         rc = order_index(&R);
         if (rc == 0)
             rc = split_at_sync(&R);
-        R.sym = lg_symbolizer_new(R.strs, m->priv->cwd);
+        /* A probe resolves nothing and stops at the first race
+         * (lg_model_load_opts). */
+        R.sym = m->priv->probe ? NULL : lg_model_symbolizer(m);
+        int before = m->nfindings;
         /* Deterministic order: files by first path, then identity. */
-        for (int fi = 0; rc == 0 && fi < R.nfiles; fi++)
+        for (int fi = 0; rc == 0 && fi < R.nfiles; fi++) {
             rc = judge_file(&R, fi);
-        if (R.sym)
-            lg_symbolizer_free(R.sym);
+            if (m->priv->probe && m->nfindings > before)
+                break;
+        }
+        lg_model_symbolizer_free(m);
     }
 
     for (int i = 0; i < R.nsrcs; i++) {

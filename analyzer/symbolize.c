@@ -10,6 +10,7 @@
 
 #include "lg_trace.h"
 
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <regex.h>
@@ -133,11 +134,26 @@ static const char *display_path(struct lg_symbolizer *s, const char *file)
     return lg_intern_str(s->strs, file);
 }
 
-/* The C++ runtime's demangler (libstdc++, always there with gcc; the
- * analyzer links it). Declared here: C has no <cxxabi.h>. It returns a
- * malloc'ed string, or NULL with *status != 0 for a name that is not a
- * mangled C++ name. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+/* The C++ runtime's demangler (libstdc++, always there with gcc), loaded
+ * the first time a mangled name is met: a C or Python program's report,
+ * and every lockgraph start, do not pay for loading the C++ runtime. It
+ * returns a malloc'ed string, or NULL with *status != 0 for a name that is
+ * not a mangled C++ name. NULL when the runtime cannot be loaded (names
+ * then stay mangled). */
+typedef char *cxa_demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
+static cxa_demangle_fn *cxa_demangle(void)
+{
+    static cxa_demangle_fn *fn;
+    static bool tried;
+
+    if (!tried) {
+        tried = true;
+        void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+        if (h)
+            fn = (cxa_demangle_fn *)dlsym(h, "__cxa_demangle");
+    }
+    return fn;
+}
 
 /* The parameter list closes a demangled function name, possibly followed by
  * qualifiers (" const", " &&"): find its opening parenthesis, or NULL. */
@@ -169,7 +185,10 @@ const char *lg_demangle(struct lg_strtab *t, const char *name)
 
     if (!name || name[0] != '_' || name[1] != 'Z')
         return name ? lg_intern_str(t, name) : NULL;
-    d = __cxa_demangle(name, NULL, NULL, &status);
+    cxa_demangle_fn *demangle = cxa_demangle();
+    if (!demangle)
+        return lg_intern_str(t, name);
+    d = demangle(name, NULL, NULL, &status);
     if (!d || status != 0) {
         free(d);
         return lg_intern_str(t, name);
@@ -319,6 +338,29 @@ const struct lg_loc *lg_stack_user_loc(const struct lg_stack *st)
     return st->n ? &st->frames[0] : NULL;
 }
 
+/* The Python half of a stack (no libdw): paths inside cwd made relative,
+ * the user frame among the Python frames. Idempotent. */
+static void symbolize_python(struct lg_model *m, struct lg_stack *st)
+{
+    struct lg_model_priv *p = m->priv;
+
+    if (!st->npy)
+        return;
+    st->user = -1;
+    for (uint32_t i = 0; i < st->npy; i++) {
+        struct lg_loc *l = &st->py[i];
+        if (l->file && p->cwd[0]) {
+            size_t cl = strlen(p->cwd);
+            if (strncmp(l->file, p->cwd, cl) == 0 && l->file[cl] == '/')
+                l->file = (char *)lg_intern_str(&p->strs, l->file + cl + 1);
+        }
+        if (st->user < 0 && lg_loc_python_user(l))
+            st->user = (int)i;
+    }
+    if (st->user < 0)
+        st->user = 0;
+}
+
 static void symbolize_stack(struct lg_model *m, struct lg_symbolizer *sym, struct lg_stack *st,
                             int proc)
 {
@@ -344,21 +386,7 @@ static void symbolize_stack(struct lg_model *m, struct lg_symbolizer *sym, struc
         if (st->user < 0 && !mm->system && (file || fn))
             st->user = (int)i;
     }
-    if (st->npy) {
-        st->user = -1;
-        for (uint32_t i = 0; i < st->npy; i++) {
-            struct lg_loc *l = &st->py[i];
-            if (l->file && p->cwd[0]) {
-                size_t cl = strlen(p->cwd);
-                if (strncmp(l->file, p->cwd, cl) == 0 && l->file[cl] == '/')
-                    l->file = (char *)lg_intern_str(&p->strs, l->file + cl + 1);
-            }
-            if (st->user < 0 && lg_loc_python_user(l))
-                st->user = (int)i;
-        }
-        if (st->user < 0)
-            st->user = 0;
-    }
+    symbolize_python(m, st);
 }
 
 /* sizeof the lock object of a kind on this platform (x86_64 glibc), 0
@@ -600,19 +628,57 @@ static void name_locks(struct lg_model *m, struct lg_symbolizer *sym)
     free(pairs);
 }
 
-int lg_symbolize_model(struct lg_model *m)
+/* Which modules are the system's, and the Python half of every stack. */
+static void symbolize_cheap(struct lg_model *m)
 {
     struct lg_model_priv *p = m->priv;
-    struct lg_symbolizer *sym = lg_symbolizer_new(&p->strs, p->cwd);
 
-    if (!sym)
-        return -ENOMEM;
     for (int i = 0; i < m->nprocs; i++) {
         struct lg_image *im = &p->images[i];
         for (int k = 0; k < im->nmods; k++)
             im->mods[k].system = system_module(im->mods[k].path, m->procs[i].python &&
                                                im->mods[k].path == lg_intern_str(&p->strs, m->procs[i].exe));
     }
+    for (int i = 0; i < p->nstacks; i++)
+        symbolize_python(m, p->stacks[i]);
+}
+
+int lg_symbolize_cheap(struct lg_model *m)
+{
+    struct lg_model_priv *p = m->priv;
+    const char *unknown = lg_intern_str(&p->strs, "?");
+
+    if (!unknown)
+        return -ENOMEM;
+    symbolize_cheap(m);
+    for (int i = 0; i < m->nlocks; i++)
+        m->locks[i].name = (char *)unknown;
+    return 0;
+}
+
+struct lg_symbolizer *lg_model_symbolizer(struct lg_model *m)
+{
+    struct lg_model_priv *p = m->priv;
+
+    if (!p->sym)
+        p->sym = lg_symbolizer_new(&p->strs, p->cwd);
+    return p->sym;
+}
+
+void lg_model_symbolizer_free(struct lg_model *m)
+{
+    lg_symbolizer_free(m->priv->sym);
+    m->priv->sym = NULL;
+}
+
+int lg_symbolize_model(struct lg_model *m)
+{
+    struct lg_model_priv *p = m->priv;
+    struct lg_symbolizer *sym = lg_model_symbolizer(m);
+
+    if (!sym)
+        return -ENOMEM;
+    symbolize_cheap(m);
     for (int i = 0; i < p->nstacks; i++)
         symbolize_stack(m, sym, p->stacks[i], p->stack_proc[i]);
     name_locks(m, sym);
@@ -629,6 +695,5 @@ int lg_symbolize_model(struct lg_model *m)
                                      buf, sizeof(buf)))
             u->cond = lg_intern_str(&p->strs, buf);
     }
-    lg_symbolizer_free(sym);
     return 0;
 }

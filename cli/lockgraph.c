@@ -393,12 +393,14 @@ static int write_report_file(const struct lg_model *m, enum report_format f, con
     return rc;
 }
 
-/* Load a finished folder, saying what is wrong in one line on failure. */
-static struct lg_model *load_model(const char *dir)
+/* Load a finished folder, saying what is wrong in one line on failure.
+ * flags: lg_model_load_opts' (LG_LOAD_TEXT when only the text report is
+ * written: a run without findings then costs no symbolization). */
+static struct lg_model *load_model(const char *dir, unsigned flags)
 {
     struct lg_model *m = NULL;
     const char *err = NULL;
-    int rc = lg_model_load(dir, &m, &err);
+    int rc = lg_model_load_opts(dir, flags, &m, &err);
     if (rc != 0 || !m) {
         say("cannot analyze %s: %s", dir, err ? err : strerror(rc < 0 ? -rc : EIO));
         if (m)
@@ -564,7 +566,7 @@ static int analyze_run(void *arg)
                 lg_model_free(m);
             return ANALYSIS_UNREADABLE;
         }
-    } else if (!(m = load_model(an->outdir))) {
+    } else if (!(m = load_model(an->outdir, o->json || o->sarif || o->html ? 0 : LG_LOAD_TEXT))) {
         return LG_EXIT_TOOL;
     }
     int failed = 0;
@@ -795,7 +797,7 @@ struct report_job {
 static int do_report(void *arg)
 {
     const struct report_job *job = arg;
-    struct lg_model *m = load_model(job->dir);
+    struct lg_model *m = load_model(job->dir, job->fmt == FMT_TEXT ? LG_LOAD_TEXT : 0);
     if (!m)
         return LG_EXIT_TOOL;
     int rc;
@@ -865,7 +867,7 @@ struct graph_job {
 static int do_graph(void *arg)
 {
     const struct graph_job *job = arg;
-    struct lg_model *m = load_model(job->dir);
+    struct lg_model *m = load_model(job->dir, 0);
     if (!m)
         return LG_EXIT_TOOL;
     int rc = 0;
