@@ -27,14 +27,17 @@ struct lg_held_ent *lg_held_find(struct lg_thread *t, const void *addr)
 void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
 {
     uint32_t i = (uint32_t)(h - t->held);
-    if (lg_kind_is_sem(h->kind) && t->nsem_held)
+    if (lg_kind_is_sem(h->kind) && t->nsem_held) {
         t->nsem_held--;
+        lg_thread_set_slow(t);
+    }
     t->nheld--;
     if (i == t->nheld)
         return;
     memmove(&t->held[i], &t->held[i + 1], sizeof(t->held[0]) * (t->nheld - i));
     for (uint32_t k = i; k < t->nheld; k++)
-        t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode);
+        t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode,
+                                           t->held[k].flags);
 }
 
 /* Why an entry may no longer be "held by t":
@@ -85,27 +88,76 @@ static void lg_held_drop_stale_sems(struct lg_thread *t)
     }
 }
 
-/* Dependency cache probe: 1 on a hit (count bumped, stack filled in). */
-static inline struct lg_depcache_ent *lg_cache_probe(struct lg_thread *t, uint64_t key, int *hit)
+/* ---- the dependency cache -------------------------------------------- */
+
+#include <sys/mman.h>
+
+static void lg_cache_free(struct lg_thread *t)
 {
-    uint32_t idx = (uint32_t)key & (LG_DEPCACHE_SIZE - 1);
-    struct lg_depcache_ent *victim = NULL;
-    for (int p = 0; p < 8; p++, idx = (idx + 1) & (LG_DEPCACHE_SIZE - 1)) {
-        struct lg_depcache_ent *e = &t->cache[idx];
-        if (e->gen != t->cache_gen) {
-            if (!victim)
-                victim = e;
-            break;
-        }
+    if (t->cache && t->cache != t->cache0)
+        munmap(t->cache, sizeof(struct lg_depcache_ent) * ((size_t)t->cache_mask + 1));
+}
+
+void lg_depcache_reset(struct lg_thread *t)
+{
+    lg_cache_free(t);
+    memset(t->cache0, 0, sizeof t->cache0);
+    t->cache = t->cache0;
+    t->cache_mask = LG_DEPCACHE_INIT - 1;
+    t->cache_used = 0;
+}
+
+/* The slot for key within a few probes of its home: the entry holding it
+ * (*hit = 1) or the first empty one; a full neighbourhood evicts the home
+ * slot (a later repeat of the evicted dependency writes a second DEP
+ * record; nothing is lost). */
+static struct lg_depcache_ent *lg_cache_slot(struct lg_depcache_ent *tab, uint32_t mask, uint64_t key, int *hit)
+{
+    uint32_t idx = (uint32_t)key & mask;
+    for (int p = 0; p < 16; p++, idx = (idx + 1) & mask) {
+        struct lg_depcache_ent *e = &tab[idx];
         if (e->key == key) {
             *hit = 1;
             return e;
         }
+        if (e->key == 0) {
+            *hit = 0;
+            return e;
+        }
     }
     *hit = 0;
-    /* Full neighbourhood: evict the home slot. A later repeat of the
-     * evicted dependency writes a second DEP record; nothing is lost. */
-    return victim ? victim : &t->cache[(uint32_t)key & (LG_DEPCACHE_SIZE - 1)];
+    return &tab[(uint32_t)key & mask];
+}
+
+/* Double when half full, or when a key finds its neighbourhood full
+ * (slow path only: a new dependency is being recorded anyway). A thread
+ * that records few dependencies keeps the 8 KiB table in its own block;
+ * only a busy one maps more, in proportion to what it records. */
+static void lg_cache_grow(struct lg_thread *t, int now)
+{
+    uint32_t size = t->cache_mask + 1;
+    if ((!now && t->cache_used < size / 2) || size >= LG_DEPCACHE_MAX)
+        return;
+    uint32_t nsize = size * 2;
+    struct lg_depcache_ent *n = mmap(NULL, sizeof *n * (size_t)nsize, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (n == MAP_FAILED)
+        return;
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < size; i++) {
+        struct lg_depcache_ent *o = &t->cache[i];
+        if (!o->key)
+            continue;
+        int hit;
+        struct lg_depcache_ent *e = lg_cache_slot(n, nsize - 1, o->key, &hit);
+        if (!e->key)
+            used++;
+        *e = *o;
+    }
+    lg_cache_free(t);
+    t->cache = n;
+    t->cache_mask = nsize - 1;
+    t->cache_used = used;
 }
 
 /* Contract: called after a successful acquisition, guard set. Pushes the
@@ -131,6 +183,7 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     if (LG_UNLIKELY(n == LG_MAX_HELD)) {
         static _Atomic int said;
         t->overflowed = 1;
+        lg_thread_set_slow(t);
         if (!atomic_exchange(&said, 1))
             lg_say("a thread holds more than 1024 locks; that thread's locks are no longer tracked");
         return;
@@ -149,14 +202,16 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     h->cond_waiting = 0;
     h->stack = known_stack;
     uint64_t below = lg_prefix_below(t, n);
-    h->prefix = lg_prefix_step(below, id, (unsigned)mode);
+    h->prefix = lg_prefix_step(below, id, (unsigned)mode, (unsigned)flags);
     t->nheld = n + 1;
     /* The owner store is a plain store to a line that the lock's other
      * users touch anyway; no read-modify-write. Readers do not own. */
     if (mode == LG_MODE_WRITE)
         atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
-    if (lg_kind_is_sem(kind))
+    if (lg_kind_is_sem(kind)) {
         t->nsem_held++;
+        lg_thread_set_slow(t);
+    }
 
     uint64_t key;
     if (n == 0) {
@@ -168,7 +223,7 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
             return;
         key = lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
     } else {
-        key = lg_dep_key(below, id, (unsigned)mode, (unsigned)flags);
+        key = h->prefix;
     }
     /* Python: the native pc is always the interpreter's, so the Python
      * line is part of the key — each `with lock:` line gets its own stack
@@ -184,32 +239,53 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
  * held in a Python process, keeps the acquisition's stack). */
 void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
 {
+    key |= 1;
     int hit;
-    struct lg_depcache_ent *e = lg_cache_probe(t, key, &hit);
+    struct lg_depcache_ent *e = lg_cache_slot(t->cache, t->cache_mask, key, &hit);
+    if (!hit && e->key) {
+        /* A full neighbourhood: grow rather than evict, while we may. */
+        lg_cache_grow(t, 1);
+        e = lg_cache_slot(t->cache, t->cache_mask, key, &hit);
+    }
     if (hit) {
-        if (e->count && *e->count != UINT32_MAX)
+        if (*e->count != UINT32_MAX)
             (*e->count)++;
         if (!h->stack)
             h->stack = e->stack;
         return;
     }
     uint32_t n = (uint32_t)(h - t->held);
-    e->key = key;
-    e->gen = t->cache_gen;
-    e->count = NULL;
-    e->stack = NULL;
+    struct lg_stackent *stack;
+    uint32_t *count = &t->count_sink;
     if (n == 0) {
         if (!h->stack)
             h->stack = lg_stack_capture(t, 0);
-        e->stack = h->stack;
-        return;
+        stack = h->stack;
+    } else {
+        lg_held_drop_stale(t);     /* a lock another thread released for us */
+        h = &t->held[t->nheld - 1];
+        if (t->nheld == 1)
+            return;
+        uint32_t *c = lg_dep_record(t, h);
+        if (c)
+            count = c;
+        stack = h->stack;
     }
-    lg_held_drop_stale(t);     /* a lock another thread released for us */
-    h = &t->held[t->nheld - 1];
-    if (t->nheld == 1)
-        return;
-    e->count = lg_dep_record(t, h);
-    e->stack = h->stack;
+    /* The stack capture may have taken locks of its own (passed through,
+     * guard set) but never touches the cache: e is still the slot. */
+    if (!e->key)
+        t->cache_used++;
+    e->key = key;
+    e->count = count;
+    e->stack = stack;
+    lg_cache_grow(t, 0);
+}
+
+void lg_got_new(struct lg_thread *t, const void *addr, int kind, int subtype, int mode, int flags, uint64_t pc)
+{
+    struct lg_lock *l = lg_lock_get(t, addr, kind, subtype);
+    if (l)
+        lg_acquired(t, l, addr, mode, flags, pc, NULL);
 }
 
 /* Contract: called before the real release, guard set. Pops the lock if

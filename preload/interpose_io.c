@@ -386,6 +386,7 @@ static void io_file_access(struct lg_thread *t, int fd, struct io_fd *e, int op,
     uint64_t fp = io_held_fp(t);
     struct lg_rec_file_access *r = io_slot_find(e, key, fp, NULL);
     uint64_t now = lg_now_ns();
+    t->py_end_ns = 0;   /* traced work after the sentinel's post: the end is now */
     if (r) {
         if (!lg_trace_active())
             return;
@@ -460,6 +461,7 @@ static void io_pipe_traffic(struct lg_thread *t, int fd, struct io_fd *e, int di
     uint64_t key = io_key(t, IO_OP_PIPE(dir));
     struct lg_rec_pipe_io *r = io_slot_find(e, key, 0, NULL);
     uint64_t now = lg_now_ns();
+    t->py_end_ns = 0;
     if (r) {
         if (!lg_trace_active())
             return;

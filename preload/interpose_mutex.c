@@ -58,6 +58,70 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
     return r;
 }
 
+/* ---- the uncontended acquisition, inline ------------------------------
+
+ * For the commonest mutex, a normal private one (__kind 0: no type, not
+ * robust, not shared, no elision), the shim takes the lock word itself
+ * the way glibc's pthread_mutex_lock does (nptl/pthread_mutex_lock.c: a
+ * 0 -> 1 compare-and-swap, a plain store while the process has one
+ * thread; then __owner and __nusers), instead of calling
+ * pthread_mutex_trylock, whose type dispatch costs a third of the
+ * shim's time on a lock-heavy loop. Everything else — a taken lock, any
+ * other kind — goes through the real trylock, and every unlock through
+ * the real pthread_mutex_unlock, which wakes waiters. The layout is the
+ * public struct __pthread_mutex_s; the protocol is checked against the
+ * real functions once at start-up (lg_mutex_selftest), and the inline
+ * path stays off if anything differs. */
+#include <sys/single_threaded.h>
+
+static int lg_inline_mutex;
+
+/* 0: taken; EBUSY: locked by someone; -1: not a kind we take ourselves. */
+static inline __attribute__((always_inline)) int lg_mutex_take(struct lg_thread *t, pthread_mutex_t *m)
+{
+    if (LG_UNLIKELY(m->__data.__kind != 0 || !lg_inline_mutex))
+        return -1;
+    if (__libc_single_threaded) {
+        if (m->__data.__lock != 0)
+            return EBUSY;
+        m->__data.__lock = 1;
+    } else {
+        int zero = 0;
+        if (!__atomic_compare_exchange_n(&m->__data.__lock, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return EBUSY;
+    }
+    m->__data.__owner = t->tid;
+    ++m->__data.__nusers;
+    return 0;
+}
+
+/* The real functions must agree with lg_mutex_take on a fresh mutex:
+ * they see it locked by us, unlock it, and can take it again. */
+void lg_mutex_selftest(void)
+{
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct lg_thread probe = {.tid = lg_gettid()};
+    if (m.__data.__kind != 0)
+        return;
+    lg_inline_mutex = 1;
+    int ok = lg_mutex_take(&probe, &m) == 0 && m.__data.__lock == 1 && m.__data.__owner == probe.tid &&
+             m.__data.__nusers == 1 && LG_REAL(pthread_mutex_trylock)(&m) == EBUSY &&
+             LG_REAL(pthread_mutex_unlock)(&m) == 0 && m.__data.__lock == 0 && m.__data.__owner == 0 &&
+             m.__data.__nusers == 0 && LG_REAL(pthread_mutex_trylock)(&m) == 0 &&
+             m.__data.__owner == probe.tid && LG_REAL(pthread_mutex_unlock)(&m) == 0 &&
+             LG_REAL(pthread_mutex_destroy)(&m) == 0;
+    lg_inline_mutex = ok;
+}
+
+/* The uncontended attempt: inline when it can, else the real trylock. */
+static inline __attribute__((always_inline)) int lg_mutex_try(struct lg_thread *t, pthread_mutex_t *m)
+{
+    int r = lg_mutex_take(t, m);
+    if (LG_LIKELY(r >= 0))
+        return r;
+    return LG_REAL(pthread_mutex_trylock)(m);
+}
+
 /* The lock-table entry, made on first use (the type is read from the
  * mutex only then). */
 static inline struct lg_lock *lg_mutex_live(struct lg_thread *t, pthread_mutex_t *m)
@@ -95,17 +159,40 @@ static int lg_mutex_block(struct lg_thread *t, pthread_mutex_t *m, int how, cloc
     return r;
 }
 
+/* The lock just taken has no live lock-table entry yet (first use), or
+ * the call did not plainly succeed: out of line. Guard set. */
+static __attribute__((noinline)) void lg_mutex_got_slow(struct lg_thread *t, pthread_mutex_t *m, int flags,
+                                                        uint64_t pc)
+{
+    struct lg_lock *l = lg_mutex_live(t, m);
+    if (l)
+        lg_acquired_fast(t, l, m, pc, flags);
+}
+
 /* After the real call returned r: record the acquisition (guard clear on
  * entry and exit, set only around the push: a signal handler's lock in
  * between passes straight through). EOWNERDEAD (robust) also means "you
  * own it now". */
-static inline void lg_mutex_got(struct lg_thread *t, pthread_mutex_t *m, int r, int flags, uint64_t pc)
+static inline __attribute__((always_inline)) void lg_mutex_got(struct lg_thread *t, pthread_mutex_t *m, int r,
+                                                               int flags, uint64_t pc)
 {
     if (LG_LIKELY(r == 0) || r == EOWNERDEAD) {
         lg_tls_guard = 1;
-        lg_acquired_fast(t, lg_mutex_live(t, m), m, pc, flags);
+        struct lg_lock *l = lg_lock_find_cached(t, m);
+        if (LG_LIKELY(l && atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+            lg_acquired_fast(t, l, m, pc, flags);
+        else
+            lg_mutex_got_slow(t, m, flags, pc);
         lg_tls_guard = 0;
     }
+}
+
+/* The try form failed with EBUSY: publish, block, then record. */
+static __attribute__((noinline)) int lg_mutex_lock_busy(struct lg_thread *t, pthread_mutex_t *m, uint64_t pc)
+{
+    int r = lg_mutex_block(t, m, 0, 0, NULL, pc);
+    lg_mutex_got(t, m, r, 0, pc);
+    return r;
 }
 
 LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -120,9 +207,9 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     /* Guard clear: never held across a call that may block. The try form
      * first, so the uncontended path never touches the thread table. */
     uint64_t pc = LG_RET_PC();
-    int r = LG_REAL(pthread_mutex_trylock)(m);
+    int r = lg_mutex_try(t, m);
     if (LG_UNLIKELY(r == EBUSY))
-        r = lg_mutex_block(t, m, 0, 0, NULL, pc);
+        return lg_mutex_lock_busy(t, m, pc);
     lg_mutex_got(t, m, r, 0, pc);
     return r;
 }
@@ -134,8 +221,9 @@ LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
     struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_mutex_trylock)(m);
-    int r = LG_REAL(pthread_mutex_trylock)(m);
-    lg_mutex_got(t, m, r, LG_ACQ_TRY, LG_RET_PC());
+    uint64_t pc = LG_RET_PC();
+    int r = lg_mutex_try(t, m);
+    lg_mutex_got(t, m, r, LG_ACQ_TRY, pc);
     return r;
 }
 
@@ -175,10 +263,8 @@ LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_mutex_unlock)(m);
     /* Bookkeeping before the real unlock: afterwards another thread may
-     * already own it, and our owner store would clobber theirs. */
-    lg_tls_guard = 1;
+     * already own it (lg_released_fast sets the guard for its slow path). */
     lg_released_fast(t, m, LG_LOCK_MUTEX, LG_RET_PC());
-    lg_tls_guard = 0;
     return LG_REAL(pthread_mutex_unlock)(m);
 }
 
@@ -221,58 +307,60 @@ LG_EXPORT int pthread_spin_destroy(pthread_spinlock_t *s)
     return r;
 }
 
-static inline void lg_spin_got(struct lg_thread *t, pthread_spinlock_t *s, int flags, uint64_t pc)
+static inline __attribute__((always_inline)) void lg_spin_got(struct lg_thread *t, pthread_spinlock_t *s, int flags,
+                                                              uint64_t pc)
+{
+    lg_got(t, (const void *)s, LG_LOCK_SPIN, 0, LG_MODE_WRITE, flags, pc);
+}
+
+/* The try form failed: a relock by the holder spins forever. */
+static __attribute__((noinline)) int lg_spin_block(struct lg_thread *t, pthread_spinlock_t *s, uint64_t pc)
 {
     lg_reenter(t);
     struct lg_lock *l = lg_lock_live(t, (const void *)s, LG_LOCK_SPIN, 0);
-    lg_acquired(t, l, (const void *)s, LG_MODE_WRITE, flags, pc, NULL);
+    if (l && atomic_load(&l->owner) == t->tid)
+        lg_misuse(t, LG_MISUSE_SELF_DEADLOCK, l, pc, (uint64_t)t->tid, 0, 0);
+    struct lg_publish p = {.op = LG_BLOCK_SPIN, .lock = l, .addr = (const void *)s};
+    lg_tt_publish(t, &p);
     lg_leave(t);
+    int r = LG_REAL(pthread_spin_lock)(s);
+    lg_reenter(t);
+    lg_tt_done(t);
+    lg_leave(t);
+    return r;
 }
 
 LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 {
-    struct lg_thread *t = lg_enter();
-    if (!t)
+    struct lg_thread *t = lg_self();
+    if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_spin_lock)(s);
-    lg_leave(t);
     uint64_t pc = LG_RET_PC();
     int r = LG_REAL(pthread_spin_trylock)(s);
-    if (r == EBUSY) {
-        lg_reenter(t);
-        struct lg_lock *l = lg_lock_live(t, (const void *)s, LG_LOCK_SPIN, 0);
-        if (l && atomic_load(&l->owner) == t->tid)
-            lg_misuse(t, LG_MISUSE_SELF_DEADLOCK, l, pc, (uint64_t)t->tid, 0, 0);
-        struct lg_publish p = {.op = LG_BLOCK_SPIN, .lock = l, .addr = (const void *)s};
-        lg_tt_publish(t, &p);
-        lg_leave(t);
-        r = LG_REAL(pthread_spin_lock)(s);
-        lg_reenter(t);
-        lg_tt_done(t);
-        lg_leave(t);
-    }
-    if (r == 0)
+    if (LG_UNLIKELY(r == EBUSY))
+        r = lg_spin_block(t, s, pc);
+    if (LG_LIKELY(r == 0))
         lg_spin_got(t, s, 0, pc);
     return r;
 }
 
 LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
 {
-    struct lg_thread *t = lg_enter();
-    if (!t)
+    struct lg_thread *t = lg_self();
+    if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_spin_trylock)(s);
-    lg_leave(t);
+    uint64_t pc = LG_RET_PC();
     int r = LG_REAL(pthread_spin_trylock)(s);
     if (r == 0)
-        lg_spin_got(t, s, LG_ACQ_TRY, LG_RET_PC());
+        lg_spin_got(t, s, LG_ACQ_TRY, pc);
     return r;
 }
 
 LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
 {
-    struct lg_thread *t = lg_enter();
-    if (!t)
+    struct lg_thread *t = lg_self();
+    if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_spin_unlock)(s);
-    lg_released(t, (const void *)s, LG_LOCK_SPIN, LG_RET_PC());
-    lg_leave(t);
+    lg_released_fast(t, (const void *)s, LG_LOCK_SPIN, LG_RET_PC());
     return LG_REAL(pthread_spin_unlock)(s);
 }

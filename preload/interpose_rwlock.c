@@ -81,37 +81,46 @@ static int lg_rw_block(struct lg_thread *t, pthread_rwlock_t *rw, int mode, int 
     return r;
 }
 
-static inline void lg_rw_got(struct lg_thread *t, pthread_rwlock_t *rw, int r, int mode, int flags, uint64_t pc)
+static inline __attribute__((always_inline)) void lg_rw_got(struct lg_thread *t, pthread_rwlock_t *rw, int r,
+                                                            int mode, int flags, uint64_t pc)
 {
-    if (r != 0)
-        return;
-    lg_reenter(t);
-    struct lg_lock *l = lg_lock_live(t, rw, LG_LOCK_RWLOCK, lg_rw_subtype(rw));
-    lg_acquired(t, l, rw, mode, flags, pc, NULL);
-    lg_leave(t);
+    if (LG_LIKELY(r == 0))
+        lg_got(t, rw, LG_LOCK_RWLOCK, lg_rw_subtype(rw), mode, flags, pc);
+}
+
+/* The try form failed with EBUSY: publish, block, then record. */
+static __attribute__((noinline)) int lg_rw_busy(struct lg_thread *t, pthread_rwlock_t *rw, int mode, int how,
+                                                clockid_t clk, const struct timespec *abstime, uint64_t pc)
+{
+    int r = lg_rw_block(t, rw, mode, how, clk, abstime, pc);
+    lg_rw_got(t, rw, r, mode, how ? LG_ACQ_TIMED : 0, pc);
+    return r;
+}
+
+/* Not traced (reentered, not active): the real call, in full. */
+static __attribute__((noinline)) int lg_rw_untraced(pthread_rwlock_t *rw, int mode, int how, clockid_t clk,
+                                                    const struct timespec *abstime)
+{
+    if (mode == LG_MODE_READ)
+        return how == LG_RW_PLAIN ? LG_REAL(pthread_rwlock_rdlock)(rw)
+             : how == LG_RW_TIMED ? LG_REAL(pthread_rwlock_timedrdlock)(rw, abstime)
+                                  : LG_REAL(pthread_rwlock_clockrdlock)(rw, clk, abstime);
+    return how == LG_RW_PLAIN ? LG_REAL(pthread_rwlock_wrlock)(rw)
+         : how == LG_RW_TIMED ? LG_REAL(pthread_rwlock_timedwrlock)(rw, abstime)
+                              : LG_REAL(pthread_rwlock_clockwrlock)(rw, clk, abstime);
 }
 
 /* One body for the eight acquisition forms. */
-static inline int lg_rw_acquire(pthread_rwlock_t *rw, int mode, int how, clockid_t clk,
-                                const struct timespec *abstime, uint64_t pc)
+static inline __attribute__((always_inline)) int lg_rw_acquire(pthread_rwlock_t *rw, int mode, int how,
+                                                               clockid_t clk, const struct timespec *abstime,
+                                                               uint64_t pc)
 {
-    struct lg_thread *t = lg_enter();
-    if (t)
-        lg_leave(t);
+    struct lg_thread *t = lg_self();
+    if (LG_UNLIKELY(!t))
+        return lg_rw_untraced(rw, mode, how, clk, abstime);
     int r = mode == LG_MODE_READ ? LG_REAL(pthread_rwlock_tryrdlock)(rw) : LG_REAL(pthread_rwlock_trywrlock)(rw);
-    if (!t) {
-        if (r != EBUSY)
-            return r;
-        if (mode == LG_MODE_READ)
-            return how == LG_RW_PLAIN ? LG_REAL(pthread_rwlock_rdlock)(rw)
-                 : how == LG_RW_TIMED ? LG_REAL(pthread_rwlock_timedrdlock)(rw, abstime)
-                                      : LG_REAL(pthread_rwlock_clockrdlock)(rw, clk, abstime);
-        return how == LG_RW_PLAIN ? LG_REAL(pthread_rwlock_wrlock)(rw)
-             : how == LG_RW_TIMED ? LG_REAL(pthread_rwlock_timedwrlock)(rw, abstime)
-                                  : LG_REAL(pthread_rwlock_clockwrlock)(rw, clk, abstime);
-    }
-    if (r == EBUSY)
-        r = lg_rw_block(t, rw, mode, how, clk, abstime, pc);
+    if (LG_UNLIKELY(r == EBUSY))
+        return lg_rw_busy(t, rw, mode, how, clk, abstime, pc);
     lg_rw_got(t, rw, r, mode, how ? LG_ACQ_TIMED : 0, pc);
     return r;
 }
@@ -148,10 +157,9 @@ LG_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clk, co
 
 LG_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_self();
     if (!t)
         return LG_REAL(pthread_rwlock_tryrdlock)(rw);
-    lg_leave(t);
     int r = LG_REAL(pthread_rwlock_tryrdlock)(rw);
     lg_rw_got(t, rw, r, LG_MODE_READ, LG_ACQ_TRY, LG_RET_PC());
     return r;
@@ -159,10 +167,9 @@ LG_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 
 LG_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 {
-    struct lg_thread *t = lg_enter();
+    struct lg_thread *t = lg_self();
     if (!t)
         return LG_REAL(pthread_rwlock_trywrlock)(rw);
-    lg_leave(t);
     int r = LG_REAL(pthread_rwlock_trywrlock)(rw);
     lg_rw_got(t, rw, r, LG_MODE_WRITE, LG_ACQ_TRY, LG_RET_PC());
     return r;
@@ -170,10 +177,9 @@ LG_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 
 LG_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
-    struct lg_thread *t = lg_enter();
-    if (!t)
+    struct lg_thread *t = lg_self();
+    if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_rwlock_unlock)(rw);
-    lg_released(t, rw, LG_LOCK_RWLOCK, LG_RET_PC());
-    lg_leave(t);
+    lg_released_fast(t, rw, LG_LOCK_RWLOCK, LG_RET_PC());
     return LG_REAL(pthread_rwlock_unlock)(rw);
 }

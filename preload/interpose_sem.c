@@ -214,8 +214,11 @@ LG_EXPORT int sem_post(sem_t *s)
     uint64_t pc = LG_RET_PC();
     struct lg_lock *l = lg_lock_find(s);
     int is_lock = l && atomic_load_explicit(&l->lock_id, memory_order_relaxed) && lg_sem_is_lock(l);
+    int sentinel = is_lock && lg_g.py && t->nheld && t->held[0].addr == (uintptr_t)s;
     if (is_lock)
         lg_released(t, s, LG_LOCK_SEM, pc);
+    if (sentinel)
+        t->py_end_ns = lg_now_ns();   /* before the post: the joiner wakes after it */
     lg_leave(t);
     int r = LG_REAL(sem_post)(s);
     if (r == 0 && is_lock) {

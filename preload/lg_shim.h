@@ -55,6 +55,7 @@ enum lg_state_v { LG_ST_UNINIT = 0, LG_ST_INITING = 1, LG_ST_ACTIVE = 2, LG_ST_O
 struct lg_global {
     _Atomic int state;          /* enum lg_state_v */
     uintptr_t py_lo, py_hi;     /* _PyRuntime range: GIL mutexes/condvars live here */
+    uintptr_t py_span;          /* py_hi - py_lo (0: no interpreter) */
     int py;                     /* a CPython interpreter is in the process (any version) */
     pid_t pid;                  /* pid the current trace belongs to */
     uintptr_t self_lo, self_hi; /* our own text: frames here are cut from stacks */
@@ -66,14 +67,14 @@ extern struct lg_global lg_g LG_HIDDEN;
 /* ---- per-thread state ---------------------------------------------- */
 
 #define LG_MAX_HELD 1024        /* ThreadSanitizer gives up at 64; the issue asks 1024 */
-#define LG_DEPCACHE_SIZE 16384  /* power of two; entries 24 bytes, touched lazily */
 #define LG_STACK_MAX 32         /* native frames kept per stack */
 #define LG_PY_MAX 24            /* Python frames kept per stack */
 
 struct lg_lock;
 struct lg_stackent;
 
-/* One lock this thread holds (held.c). */
+/* One lock this thread holds (held.c). 64 bytes; the fast paths write
+ * and test kind/mode/recursion/cond_waiting as the one word `tag`. */
 struct lg_held_ent {
     uintptr_t addr;
     struct lg_lock *lock;       /* its lock-table entry */
@@ -81,21 +82,41 @@ struct lg_held_ent {
     uint64_t pc;                /* return address of the acquiring call */
     uint64_t prefix;            /* hash of held[0..i], for the dependency cache */
     struct lg_stackent *stack;  /* full stack of the acquisition, or NULL */
-    uint32_t gen;               /* lock generation at acquisition */
-    uint16_t mode, flags;       /* enum lg_acq_mode / lg_acq_flags */
-    uint16_t kind;              /* enum lg_lock_kind */
-    uint16_t recursion;         /* extra acquisitions of a recursive mutex */
-    uint16_t cond_waiting;      /* released inside a condition wait */
-    uint16_t pad;
+    union {
+        struct {
+            uint16_t kind;          /* enum lg_lock_kind */
+            uint16_t mode;          /* enum lg_acq_mode */
+            uint16_t recursion;     /* extra acquisitions of a recursive mutex */
+            uint16_t cond_waiting;  /* released inside a condition wait */
+        };
+        uint64_t tag;
+    };
+    union {
+        struct {
+            uint32_t gen;           /* lock generation at acquisition */
+            uint16_t flags;         /* enum lg_acq_flags */
+            uint16_t pad;
+        };
+        uint64_t genflags;
+    };
 };
 
+/* The tag of a plain write-mode hold of a lock of kind k: what the fast
+ * release path pops without a second look. */
+#define LG_HELD_TAG(k, mode) ((uint64_t)(uint16_t)(k) | (uint64_t)(uint16_t)(mode) << 16)
+
+/* Dependency cache entry (a per-thread open-addressing table that starts
+ * small and grows on the miss path; key 0: empty, keys are made odd). */
 struct lg_depcache_ent {
-    uint64_t key;               /* 0: empty */
-    uint32_t *count;            /* the DEP record's count field, in the trace mapping */
+    uint64_t key;
+    uint32_t *count;            /* the DEP record's count field (trace mapping), or t->count_sink */
     struct lg_stackent *stack;
-    uint32_t gen;               /* == thread->cache_gen, else empty */
-    uint32_t pad;
+    uint64_t pad;
 };
+
+#define LG_DEPCACHE_INIT 256    /* entries in the thread block itself: 8 KiB */
+#define LG_DEPCACHE_MAX (1u << 17)  /* 4 MiB: beyond it, evictions write a DEP again */
+#define LG_LCACHE_SIZE 64       /* per-thread lock-table lookups kept: 1 KiB */
 
 struct lg_thread {
     struct lg_thread *next;     /* registry (never unlinked; blocks are reused) */
@@ -104,24 +125,51 @@ struct lg_thread {
     uint64_t pthread;           /* pthread_self() */
     uint64_t create_seq;        /* which pthread_create made it (0: not seen) */
     struct lg_tt_slot *slot;    /* thread-table slot, or NULL */
-    uint32_t cache_gen;
+    /* Hot: read on every acquisition. */
     uint32_t nheld;             /* entries in held[] */
-    uint32_t nsem_held;         /* how many of them are semaphores (may be stale) */
+    uint32_t slow;              /* nonzero: acquisitions take lg_acquired (nsem_held || overflowed) */
+    uint32_t nsem_held;         /* how many held entries are semaphores (may be stale) */
     int overflowed;             /* held stack overflowed: tracking stopped */
+    struct lg_depcache_ent *cache;  /* cache0 or a larger mapping */
+    uint32_t cache_mask;        /* entries - 1 */
+    uint32_t cache_used;        /* filled entries */
+    uint32_t count_sink;        /* where the count of a dependency without a record goes */
     int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
     /* CPython: location captured at a failed sem_trywait, reused by the
      * blocking sem_wait that follows on the same semaphore (FACTS §4). */
     uintptr_t py_pending_sem;
     struct lg_stackent *py_pending_stack;
+    /* CPython: when the thread posted the semaphore at the bottom of its
+     * held stack (threading's _tstate_lock, taken first at bootstrap and
+     * posted by the interpreter as the thread finishes: what join waits
+     * for), with nothing traced since; 0 otherwise. Its THREAD_EXIT
+     * carries this time, so a joiner that went on at once is after it. */
+    uint64_t py_end_ns;
+    /* Lock-table entries this thread used lately, by address (direct
+     * mapped; an entry's address never changes, so nothing goes stale). */
+    struct lg_lcache_ent {
+        uintptr_t addr;
+        struct lg_lock *lock;
+    } lcache[LG_LCACHE_SIZE];
     struct lg_held_ent held[LG_MAX_HELD];
-    struct lg_depcache_ent cache[LG_DEPCACHE_SIZE];
+    struct lg_depcache_ent cache0[LG_DEPCACHE_INIT];
 };
+
+/* Forget every cached dependency (fork child, a reused thread block):
+ * a larger table is given back, cache0 cleared. */
+LG_HIDDEN void lg_depcache_reset(struct lg_thread *t);
+static inline void lg_thread_set_slow(struct lg_thread *t) { t->slow = t->nsem_held | (uint32_t)t->overflowed; }
 
 /* The per-thread pointer and the reentry guard, in initial-exec TLS: no
  * __tls_get_addr call (it can malloc when the library is dlopen'ed) and
  * only a few bytes of the static TLS surplus (FACTS §2). */
-extern __thread struct lg_thread *lg_tls_self LG_TLS LG_HIDDEN;
-extern __thread int lg_tls_guard LG_TLS LG_HIDDEN;
+struct lg_tls_block {
+    struct lg_thread *self;
+    int guard;
+};
+extern __thread struct lg_tls_block lg_tlsb LG_TLS LG_HIDDEN;
+#define lg_tls_self (lg_tlsb.self)
+#define lg_tls_guard (lg_tlsb.guard)
 #define LG_GUARD_DEAD 0x100     /* thread past its exit record: pass everything through */
 
 LG_HIDDEN struct lg_thread *lg_enter_slow(void);
@@ -161,8 +209,7 @@ static inline void lg_reenter(struct lg_thread *t) { (void)t; lg_tls_guard = 1; 
 /* 1 when addr lies in the interpreter's runtime (the GIL's locks). */
 static inline int lg_is_gil(const void *addr)
 {
-    uintptr_t a = (uintptr_t)addr;
-    return a - lg_g.py_lo < lg_g.py_hi - lg_g.py_lo;
+    return (uintptr_t)addr - lg_g.py_lo < lg_g.py_span;
 }
 
 LG_HIDDEN pid_t lg_gettid(void);
@@ -180,6 +227,7 @@ LG_HIDDEN void lg_proc_end(int how, int status);             /* PROC_EXIT + HELD
 LG_HIDDEN void lg_fork_prepare(void);
 LG_HIDDEN void lg_fork_parent(void);
 LG_HIDDEN void lg_fork_child(void);
+LG_HIDDEN void lg_mutex_selftest(void);         /* interpose_mutex.c: may the shim take mutexes inline */
 
 /* ---- lock table (locktable.c) -------------------------------------- */
 
@@ -261,6 +309,21 @@ LG_HIDDEN uint64_t lg_lock_announce(struct lg_lock *l);
  * with raw syscalls). Returns an arena copy, or NULL. */
 LG_HIDDEN struct lg_sharedid *lg_shared_identity(const void *addr, const char *name);
 
+/* lg_lock_find through the calling thread's small cache (hot path). */
+static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find_cached(struct lg_thread *t, const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    struct lg_lcache_ent *c = &t->lcache[(a >> 4) & (LG_LCACHE_SIZE - 1)];
+    if (LG_LIKELY(c->addr == a))
+        return c->lock;
+    struct lg_lock *l = lg_lock_find(addr);
+    if (l) {
+        c->addr = a;
+        c->lock = l;
+    }
+    return l;
+}
+
 static inline struct lg_lock *lg_lock_live(struct lg_thread *t, const void *addr, int kind, int subtype)
 {
     struct lg_lock *l = lg_lock_find(addr);
@@ -274,20 +337,17 @@ static inline struct lg_lock *lg_lock_live(struct lg_thread *t, const void *addr
 #define LG_PREFIX_SEED 0x6a09e667f3bcc909ull
 #define LG_ROOT_SEED 0x2545f4914f6cdd1dull
 
-/* Hash of the held set, one step per entry (one multiply: it runs on
- * every nested acquisition). */
-static inline uint64_t lg_prefix_step(uint64_t below, uint64_t lock_id, unsigned mode)
-{
-    uint64_t h = (below ^ (lock_id * 2 + mode)) * 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
-}
-
-/* Dependency-cache key: the held set below, the lock, mode and flags. */
+/* Hash of the held set, one step per entry: the held set below, the
+ * lock, mode and flags (one multiply: it runs on every nested
+ * acquisition). It is also the dependency-cache key of the acquisition
+ * that pushed the entry: (held set below, lock, mode, flags). Odd, so
+ * never the cache's empty key 0. */
 static inline uint64_t lg_dep_key(uint64_t below, uint64_t lock_id, unsigned mode, unsigned flags)
 {
     uint64_t h = (below ^ (lock_id * 16 + mode * 8 + flags)) * 0xff51afd7ed558ccdull;
-    return h ^ (h >> 31);
+    return (h ^ (h >> 31)) | 1;
 }
+#define lg_prefix_step lg_dep_key
 
 /* After a successful acquisition: push, then record the dependency if the
  * held set is not empty and this (held set, lock, mode, flags) is new. */
@@ -314,21 +374,24 @@ LG_HIDDEN void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint6
                          uint64_t other, int64_t extra, int err);
 
 /*
- * The hot path, inlined into the wrappers. An uncontended lock then costs:
- * one lock-table probe (a read-mostly line), a push of one 64-byte entry
- * into this thread's own stack, a plain owner store, and, with locks
- * already held, one probe of this thread's dependency cache and a count
- * bump in the DEP record. No malloc (per-thread blocks are mmap'd once),
- * no syscall, no atomic read-modify-write, nothing the program can see.
- * Anything unusual (first use, recursion, semaphores held, overflow, a
- * new dependency) goes to the out-of-line functions above.
+ * The hot path, inlined into the mutex wrappers. An uncontended lock then
+ * costs: one lock-table probe (a read-mostly line), a push of one 64-byte
+ * entry into this thread's own stack, and, with locks already held, one
+ * probe of this thread's dependency cache and a count bump in the DEP
+ * record. No malloc (per-thread blocks are mmap'd once), no syscall, no
+ * atomic read-modify-write, no store to a line another thread uses (a
+ * mutex's owner is read from the mutex itself when needed), nothing the
+ * program can see. Anything unusual (first use, recursion, semaphores
+ * held, overflow, a new dependency) goes to the out-of-line functions
+ * above. Guard set by the caller.
  */
-static inline __attribute__((always_inline)) void lg_acquired_fast(struct lg_thread *t, struct lg_lock *l, const void *addr, uint64_t pc, int flags)
+static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_thread *t, struct lg_lock *l, const void *addr, uint64_t pc, int flags,
+                                                                   int mode, int kind)
 {
     uint32_t n = t->nheld;
-    if (LG_UNLIKELY(!l || (t->overflowed | t->nsem_held) || n == LG_MAX_HELD ||
+    if (LG_UNLIKELY(t->slow || n == LG_MAX_HELD ||
                     (atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW))) {
-        lg_acquired(t, l, addr, LG_MODE_WRITE, flags, pc, NULL);
+        lg_acquired(t, l, addr, mode, flags, pc, NULL);
         return;
     }
     uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
@@ -338,48 +401,74 @@ static inline __attribute__((always_inline)) void lg_acquired_fast(struct lg_thr
     h->lock = l;
     h->lock_id = id;
     h->pc = pc;
-    h->prefix = lg_prefix_step(below, id, LG_MODE_WRITE);
+    uint64_t prefix = lg_prefix_step(below, id, (unsigned)mode, (unsigned)flags);
+    h->prefix = prefix;
     h->stack = NULL;
-    h->gen = l->gen;
-    h->mode = LG_MODE_WRITE;
-    h->flags = (uint16_t)flags;
-    h->kind = l->kind;
-    h->recursion = 0;
-    h->cond_waiting = 0;
+    h->tag = LG_HELD_TAG(l->kind, mode);
+    h->genflags = (uint64_t)l->gen | (uint64_t)(uint16_t)flags << 32;
     t->nheld = n + 1;
-    atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
+    /* A spinlock keeps no owner of its own: the table's is the only one
+     * (mutexes and rwlocks have theirs in the lock word). */
+    if (kind == LG_LOCK_SPIN)
+        atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
     uint64_t key;
     if (n == 0) {
         if (LG_LIKELY(!lg_g.py))
             return;   /* nothing held: nothing to record */
-        key = lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc;
+        key = (lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc) | 1;
     } else {
-        key = lg_dep_key(below, id, LG_MODE_WRITE, (unsigned)flags);
+        key = prefix;
     }
-    struct lg_depcache_ent *e = &t->cache[key & (LG_DEPCACHE_SIZE - 1)];
-    if (LG_LIKELY(e->key == key && e->gen == t->cache_gen)) {
-        if (e->count && *e->count != UINT32_MAX)
-            (*e->count)++;   /* only this thread writes its DEP records */
+    struct lg_depcache_ent *e = &t->cache[key & t->cache_mask];
+    if (LG_LIKELY(e->key == key)) {
+        uint32_t *c = e->count;
+        *c += *c != UINT32_MAX;   /* only this thread writes its DEP records */
         h->stack = e->stack;
         return;
     }
     lg_dep_miss(t, h, key);
 }
 
-/* Release of a lock on top of the stack, not recursive, not a semaphore:
- * a pop. Anything else: lg_released. */
+#define lg_acquired_fast(t, l, addr, pc, flags) lg_acquired_fast_as(t, l, addr, pc, flags, LG_MODE_WRITE, LG_LOCK_MUTEX)
+
+/* Release of the lock on top of the stack, a plain hold (either mode) of
+ * kind `kind`, not recursive, not in a condition wait: a pop. Anything
+ * else: lg_released. Needs no guard: a signal handler's lock and unlock
+ * in between leave the stack as they found it. */
 static inline __attribute__((always_inline)) void lg_released_fast(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
 {
     uint32_t n = t->nheld;
     if (LG_LIKELY(n)) {
         struct lg_held_ent *h = &t->held[n - 1];
-        if (LG_LIKELY(h->addr == (uintptr_t)addr && !h->recursion && h->kind == kind && h->mode == LG_MODE_WRITE)) {
-            atomic_store_explicit(&h->lock->owner, 0, memory_order_relaxed);
+        if (LG_LIKELY(h->addr == (uintptr_t)addr && (h->tag & ~LG_HELD_TAG(0, 0xffff)) == LG_HELD_TAG(kind, 0))) {
+            if (kind == LG_LOCK_SPIN)
+                atomic_store_explicit(&h->lock->owner, 0, memory_order_relaxed);
             t->nheld = n - 1;
             return;
         }
     }
+    lg_tls_guard = 1;
     lg_released(t, addr, kind, pc);
+    lg_tls_guard = 0;
+}
+
+/* A first use (no live lock-table entry yet): make it, then record
+ * (held.c). Guard set. */
+LG_HIDDEN void lg_got_new(struct lg_thread *t, const void *addr, int kind, int subtype, int mode, int flags,
+                          uint64_t pc);
+
+/* After a successful acquisition of a rwlock or spinlock: the guard
+ * around the push, the lock found through the thread's cache. */
+static inline __attribute__((always_inline)) void lg_got(struct lg_thread *t, const void *addr, int kind, int subtype,
+                                                         int mode, int flags, uint64_t pc)
+{
+    lg_tls_guard = 1;
+    struct lg_lock *l = lg_lock_find_cached(t, addr);
+    if (LG_LIKELY(l && atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+        lg_acquired_fast_as(t, l, addr, pc, flags, mode, kind);
+    else
+        lg_got_new(t, addr, kind, subtype, mode, flags, pc);
+    lg_tls_guard = 0;
 }
 
 /* ---- stacks (stacks.c) --------------------------------------------- */

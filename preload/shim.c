@@ -28,8 +28,7 @@
 
 struct lg_global lg_g;
 LG_HIDDEN int lg_proc_exit_written;   /* PROC_EXIT is written once, by whichever end comes first */
-__thread struct lg_thread *lg_tls_self LG_TLS;
-__thread int lg_tls_guard LG_TLS;
+__thread struct lg_tls_block lg_tlsb LG_TLS;
 
 static _Atomic(struct lg_thread *) lg_threads;  /* registry head */
 static pthread_key_t lg_key;
@@ -138,13 +137,14 @@ static struct lg_thread *lg_thread_alloc(void)
         int zero = 0;
         if (atomic_load_explicit(&t->alive, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_strong(&t->alive, &zero, 1)) {
-            t->nheld = t->nsem_held = 0;
+            t->nheld = t->nsem_held = t->slow = 0;
             t->overflowed = 0;
             t->end_how = 0;
             t->slot = NULL;
             t->py_pending_sem = 0;
             t->py_pending_stack = NULL;
-            t->cache_gen++;        /* every cached dependency is now stale */
+            t->py_end_ns = 0;
+            lg_depcache_reset(t);  /* every cached dependency is now stale */
             t->create_seq = 0;
             return t;
         }
@@ -155,7 +155,8 @@ static struct lg_thread *lg_thread_alloc(void)
         return NULL;
     struct lg_thread *t = m;
     t->alive = 1;
-    t->cache_gen = 1;
+    t->cache = t->cache0;
+    t->cache_mask = LG_DEPCACHE_INIT - 1;
     struct lg_thread *head = lg_thread_first();
     do
         t->next = head;
@@ -208,13 +209,14 @@ LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stacke
 
 void lg_thread_end(struct lg_thread *t, int how)
 {
+    uint64_t when = t->py_end_ns;
     lg_held_drop_released(t);
     struct lg_rec_hdr *h;
     struct lg_rec_thread_exit *r = lg_rec_begin(sizeof *r, &h);
     if (r) {
         r->how = (uint32_t)how;
         r->nheld = t->nheld;
-        lg_rec_commit(h, LG_REC_THREAD_EXIT, 0);
+        lg_rec_commit_at(h, LG_REC_THREAD_EXIT, 0, when);
     }
     lg_held_report(t, how);
     lg_tt_free(t);
@@ -293,7 +295,7 @@ void lg_fork_child(void)
             atomic_store(&t->alive, 0);
     }
     if (self) {
-        self->cache_gen++;
+        lg_depcache_reset(self);   /* its counts point into the parent's trace */
         self->py_pending_sem = 0;
         self->pthread = (uint64_t)pthread_self();
         lg_tt_claim(self);
@@ -418,9 +420,11 @@ static void lg_init(void)
         if (lg_py_runtime_range)
             lg_py_runtime_range(&lg_g.py_lo, &lg_g.py_hi);
         lg_g.py = lg_g.py_hi > lg_g.py_lo;
+        lg_g.py_span = lg_g.py ? lg_g.py_hi - lg_g.py_lo : 0;
         if (lg_g.py && frames != 1)
             lg_say_py_unavailable(dir);
     }
+    lg_mutex_selftest();
     lg_locktable_init();
     lg_stacks_init();
     if (lg_trace_open(0, 0, 0) != 0) {

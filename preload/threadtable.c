@@ -157,8 +157,12 @@ void lg_tt_publish(struct lg_thread *t, const struct lg_publish *p)
     for (uint32_t i = 0; i < nh && k < LG_TT_MAX_HELD; i++)
         tt_obj(&held[k++], t->held[i].lock, (const void *)t->held[i].addr);
     int owner = p->lock ? atomic_load_explicit(&p->lock->owner, memory_order_relaxed) : 0;
+    /* Mutexes and rwlocks name their (write) owner themselves; the
+     * shim's fast path does not keep one for them. */
     if (p->lock && p->lock->kind == LG_LOCK_MUTEX)
         owner = ((const pthread_mutex_t *)p->addr)->__data.__owner;
+    else if (p->lock && p->lock->kind == LG_LOCK_RWLOCK)
+        owner = ((const pthread_rwlock_t *)p->addr)->__data.__cur_writer;
     tt_write_begin(s);
     s->op = (uint32_t)p->op;
     s->flags = (uint32_t)p->flags | (st && st->npy ? LG_TT_PYTHON : 0);

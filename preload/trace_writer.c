@@ -183,8 +183,11 @@ void lg_rec_commit(struct lg_rec_hdr *h, int kind, int flags)
 void lg_rec_commit_at(struct lg_rec_hdr *h, int kind, int flags, uint64_t time_ns)
 {
     h->flags = (uint16_t)flags;
-    h->tid = lg_tls_self ? lg_tls_self->tid : lg_gettid();
+    struct lg_thread *self = lg_tls_self;
+    h->tid = self ? self->tid : lg_gettid();
     h->time_ns = time_ns ? time_ns : lg_now_ns();
+    if (self)
+        self->py_end_ns = 0;   /* it did something after releasing its sentinel */
     __atomic_store_n(&h->kind, (uint16_t)kind, __ATOMIC_RELEASE);
     atomic_fetch_sub_explicit(&W.inflight, 1, memory_order_release);
 }

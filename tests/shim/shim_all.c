@@ -713,6 +713,35 @@ int main(int argc, char **argv)
     }
     if (!strcmp(what, "ttable"))
         return ttable();
+    if (!strcmp(what, "depcache")) {   /* 782 dependencies, each taken 4 times: the cache grows */
+        static pthread_mutex_t ms[40];
+        static pthread_rwlock_t rw[2];
+        static pthread_spinlock_t sp[2];
+        for (int i = 0; i < 40; i++)
+            pthread_mutex_init(&ms[i], NULL);
+        for (int i = 0; i < 2; i++) {
+            pthread_rwlock_init(&rw[i], NULL);
+            pthread_spin_init(&sp[i], PTHREAD_PROCESS_PRIVATE);
+        }
+        for (int round = 0; round < 4; round++) {
+            for (int i = 0; i < 40; i++)
+                for (int j = i + 1; j < 40; j++) {
+                    pthread_mutex_lock(&ms[i]);
+                    pthread_mutex_lock(&ms[j]);
+                    pthread_mutex_unlock(&ms[j]);
+                    pthread_mutex_unlock(&ms[i]);
+                }
+            pthread_rwlock_wrlock(&rw[0]);
+            pthread_rwlock_rdlock(&rw[1]);
+            pthread_rwlock_unlock(&rw[1]);
+            pthread_rwlock_unlock(&rw[0]);
+            pthread_spin_lock(&sp[0]);
+            pthread_spin_lock(&sp[1]);
+            pthread_spin_unlock(&sp[1]);
+            pthread_spin_unlock(&sp[0]);
+        }
+        return 0;
+    }
     if (!strcmp(what, "many")) {       /* thousands of new dependencies: fills a small trace */
         static pthread_mutex_t ms[600];
         for (int i = 0; i < 600; i++)

@@ -62,6 +62,7 @@ struct tfile {
 static struct tfile files[MAXF];
 static int nfiles;
 static long total[MAXK];
+static unsigned long long dep_count_sum;
 static long misuse[16];
 static long held_at_how[16];
 static unsigned lock_flags_seen;
@@ -229,6 +230,7 @@ static int load(const char *dir, int dodump)
                 lock_flags_seen |= l->flags;
             } else if (r->kind == LG_REC_DEP) {
                 const struct lg_rec_dep *dp = p;
+                dep_count_sum += dp->count;
                 if ((int)dp->nheld > max_dep_held)
                     max_dep_held = (int)dp->nheld;
                 if (!is_announced(fi, dp->lock_id))
@@ -345,6 +347,13 @@ int main(int argc, char **argv)
             name_min(v, name, sizeof name, &min);
             int k = kind_num(name);
             check(k > 0 && total[k] >= min, "--kind", v);
+            i++;
+        } else if (!strcmp(a, "--dep-records")) {   /* MIN:MAX DEP records */
+            long lo = atol(v), hi = strchr(v, ':') ? atol(strchr(v, ':') + 1) : lo;
+            check(total[LG_REC_DEP] >= lo && total[LG_REC_DEP] <= hi, "--dep-records", v);
+            i++;
+        } else if (!strcmp(a, "--dep-count-sum")) { /* the counts of all DEPs add up to N */
+            check(dep_count_sum == strtoull(v, NULL, 10), "--dep-count-sum", v);
             i++;
         } else if (!strcmp(a, "--nokind")) {
             int k = kind_num(v);
