@@ -98,6 +98,32 @@ static void lg_cache_free(struct lg_thread *t)
         munmap(t->cache, sizeof(struct lg_depcache_ent) * ((size_t)t->cache_mask + 1));
 }
 
+static inline void lg_cache_ent_flush(struct lg_depcache_ent *e)
+{
+    if (!e->pending)
+        return;
+    uint64_t c = (uint64_t)*e->count + e->pending;
+    *e->count = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+    e->pending = 0;
+}
+
+void lg_depcache_flush(struct lg_thread *t)
+{
+    if (!lg_trace_active())
+        return;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i <= t->cache_mask; i++) {
+        struct lg_depcache_ent *e = &t->cache[i];
+        if (e->key && e->pending) {
+            lg_cache_ent_flush(e);
+            if (++n % 256 == 0)
+                lg_trace_zap();   /* the records touched again go back too */
+        }
+    }
+    if (n)
+        lg_trace_zap();
+}
+
 void lg_depcache_reset(struct lg_thread *t)
 {
     lg_cache_free(t);
@@ -248,8 +274,7 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
         e = lg_cache_slot(t->cache, t->cache_mask, key, &hit);
     }
     if (hit) {
-        if (*e->count != UINT32_MAX)
-            (*e->count)++;
+        e->pending++;
         if (!h->stack)
             h->stack = e->stack;
         return;
@@ -275,9 +300,12 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
      * guard set) but never touches the cache: e is still the slot. */
     if (!e->key)
         t->cache_used++;
+    else
+        lg_cache_ent_flush(e);   /* evicted: its repeats so far go to its record */
     e->key = key;
     e->count = count;
     e->stack = stack;
+    e->pending = 0;
     lg_cache_grow(t, 0);
 }
 

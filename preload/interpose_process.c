@@ -117,6 +117,7 @@ static struct lg_thread *lg_exec_before(const char *path)
     if (!t)
         return NULL;
     int e = errno;
+    lg_depcache_flush(t);
     lg_exec_record(t, path, 0);
     for (struct lg_thread *o = lg_thread_first(); o; o = o->next)
         if (atomic_load(&o->alive))

@@ -111,7 +111,8 @@ struct lg_depcache_ent {
     uint64_t key;
     uint32_t *count;            /* the DEP record's count field (trace mapping), or t->count_sink */
     struct lg_stackent *stack;
-    uint64_t pad;
+    uint32_t pending;           /* repeats not yet added to *count (lg_depcache_flush) */
+    uint32_t pad;
 };
 
 #define LG_DEPCACHE_INIT 256    /* entries in the thread block itself: 8 KiB */
@@ -158,6 +159,11 @@ struct lg_thread {
 /* Forget every cached dependency (fork child, a reused thread block):
  * a larger table is given back, cache0 cleared. */
 LG_HIDDEN void lg_depcache_reset(struct lg_thread *t);
+/* Add the repeats counted in t's cache to their DEP records (the thread's
+ * end, the process's end, exec): the hot path counts in the cache, so the
+ * trace pages behind the writer are not touched again (and can be given
+ * back: lg_trace_zap). Guard set; the calling thread's own cache only. */
+LG_HIDDEN void lg_depcache_flush(struct lg_thread *t);
 static inline void lg_thread_set_slow(struct lg_thread *t) { t->slow = t->nsem_held | (uint32_t)t->overflowed; }
 
 /* The per-thread pointer and the reentry guard, in initial-exec TLS: no
@@ -421,8 +427,7 @@ static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_
     }
     struct lg_depcache_ent *e = &t->cache[key & t->cache_mask];
     if (LG_LIKELY(e->key == key)) {
-        uint32_t *c = e->count;
-        *c += *c != UINT32_MAX;   /* only this thread writes its DEP records */
+        e->pending++;             /* added to the DEP record by lg_depcache_flush */
         h->stack = e->stack;
         return;
     }
@@ -504,6 +509,9 @@ LG_HIDDEN void lg_rec_commit(struct lg_rec_hdr *hdr, int kind, int flags);
 /* Same, with the record's time given (0: now). */
 LG_HIDDEN void lg_rec_commit_at(struct lg_rec_hdr *hdr, int kind, int flags, uint64_t time_ns);
 LG_HIDDEN void lg_trace_finish(void);             /* clean end; later writes are dropped */
+/* Give back the pages of the trace mapping behind the writer (MAP_SHARED:
+ * the data stays in the file; a later touch maps it again). */
+LG_HIDDEN void lg_trace_zap(void);
 LG_HIDDEN void lg_trace_unfinish(void);           /* exec failed: keep writing */
 LG_HIDDEN void lg_trace_drop_for_child(void);     /* forget the parent's file in a fork child */
 LG_HIDDEN int lg_trace_active(void);

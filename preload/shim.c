@@ -210,6 +210,7 @@ LG_HIDDEN struct lg_thread *lg_thread_attach_new(pid_t creator, struct lg_stacke
 void lg_thread_end(struct lg_thread *t, int how)
 {
     uint64_t when = t->py_end_ns;
+    lg_depcache_flush(t);
     lg_held_drop_released(t);
     struct lg_rec_hdr *h;
     struct lg_rec_thread_exit *r = lg_rec_begin(sizeof *r, &h);
@@ -240,6 +241,10 @@ static void lg_key_dtor(void *p)
 
 void lg_proc_end(int how, int status)
 {
+    /* The other threads' repeats since their last eviction are not added:
+     * their caches are theirs to change while they run. */
+    if (lg_tls_self)
+        lg_depcache_flush(lg_tls_self);
     struct lg_rec_hdr *h;
     struct lg_rec_proc_exit *r = lg_rec_begin(sizeof *r, &h);
     if (r) {

@@ -21,6 +21,7 @@
 #define LG_RESERVE (8ull << 30)      /* virtual only (PROT_NONE): the trace's upper bound */
 #define LG_CHUNK_MIN (1ull << 20)
 #define LG_CHUNK_MAX (64ull << 20)
+#define LG_ZAP_STEP (256ull << 10)    /* power of two */
 
 static struct {
     int fd;
@@ -163,6 +164,10 @@ void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hp)
         lg_trace_full();
         goto drop;
     }
+    /* Each LG_ZAP_STEP of trace written gives back the pages before the
+     * previous step: the program's RSS does not grow with its trace. */
+    if (LG_UNLIKELY((off ^ (off + size)) >= LG_ZAP_STEP) && off >= LG_ZAP_STEP)
+        madvise(W.base, (off & ~(uint64_t)(LG_ZAP_STEP - 1)) - LG_ZAP_STEP, MADV_DONTNEED);
     struct lg_rec_hdr *h = (struct lg_rec_hdr *)(W.base + off);
     h->size = size;
     memset(h + 1, 0, size - sizeof *h);    /* a reused file range after a failed exec */
@@ -171,6 +176,17 @@ void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hp)
 drop:
     atomic_fetch_sub_explicit(&W.inflight, 1, memory_order_release);
     return NULL;
+}
+
+void lg_trace_zap(void)
+{
+    uint64_t off = atomic_load_explicit(&W.off, memory_order_relaxed);
+    uint64_t mapped = atomic_load_explicit(&W.mapped, memory_order_acquire);
+    if (!W.base || off > mapped)
+        off = mapped;
+    off &= ~(uint64_t)(LG_ZAP_STEP - 1);
+    if (W.base && off)
+        madvise(W.base, off, MADV_DONTNEED);
 }
 
 /* Commit: everything but kind is stored first; kind last with release, so
