@@ -71,6 +71,8 @@ struct loader {
     struct reap *reaps;
     int nreaps, cap_reaps;
     bool huge;                /* more witnesses than witness_limit */
+    bool text_only;           /* LG_LOAD_TEXT and no hang record: only cycles need
+                                 every witness of an edge */
     long witness_limit;       /* KEEP_ALL_WITNESSES, or LOCKGRAPH_WITNESS_LIMIT (tests) */
     uint64_t last_thread_key; /* one-entry cache in front of the threads map */
     int last_thread;
@@ -1089,7 +1091,11 @@ static int collect_witnesses(struct loader *L)
     L->fill = calloc((size_t)m->nedges + 1, sizeof(int));
     if (!L->keep_all || !L->fill)
         return -ENOMEM;
-    if (L->huge) {
+    /* A huge trace, or one read for the text report only, keeps every
+     * witness only for edges on a cycle: nothing else shows more than an
+     * edge's first one (the text report shows only findings, and of the
+     * lock-order graph only cycles; JSON, HTML and graph load it whole). */
+    if (L->huge || L->text_only) {
         struct lg_graph g;
         int *comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         int *size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
@@ -1102,7 +1108,8 @@ static int collect_witnesses(struct loader *L)
         lg_graph_scc(&g, comp, size, &ncomp);
         for (int e = 0; e < m->nedges; e++) {
             int c = comp[m->edges[e].from];
-            L->keep_all[e] = c == comp[m->edges[e].to] && size[c] > 1;
+            L->keep_all[e] = c == comp[m->edges[e].to] && size[c] > 1 &&
+                             (L->huge || m->edges[e].nw_seen > 1);
         }
         lg_graph_free(&g);
         /* The cycle search needs the same components: keep them. */
@@ -1394,7 +1401,9 @@ int lg_model_load_opts(const char *dir, unsigned flags, struct lg_model **out, c
     d = NULL;
     char hang_path[PATH_MAX];
     snprintf(hang_path, sizeof(hang_path), "%s/hang.lgt", dir);
-    bool hang_only = nnames == 0 && access(hang_path, R_OK) == 0;
+    bool has_hang = access(hang_path, R_OK) == 0;
+    bool hang_only = nnames == 0 && has_hang;
+    L.text_only = (flags & LG_LOAD_TEXT) && !has_hang;
     if (nnames == 0 && !hang_only) {
         rc = -ENOENT;
         snprintf(msg, sizeof(msg),
