@@ -195,7 +195,8 @@ static __attribute__((noinline)) int lg_mutex_lock_busy(struct lg_thread *t, pth
     return r;
 }
 
-LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* pthread_mutex_lock in full: any mutex, any state of the thread. */
+static __attribute__((noinline)) int lg_mutex_lock_general(pthread_mutex_t *m, uint64_t pc)
 {
     /* The GIL's mutexes are filtered before anything else: CPython takes
      * them thousands of times a second and they order nothing. */
@@ -206,12 +207,78 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
         return LG_REAL(pthread_mutex_lock)(m);
     /* Guard clear: never held across a call that may block. The try form
      * first, so the uncontended path never touches the thread table. */
-    uint64_t pc = LG_RET_PC();
     int r = lg_mutex_try(t, m);
     if (LG_UNLIKELY(r == EBUSY))
         return lg_mutex_lock_busy(t, m, pc);
     lg_mutex_got(t, m, r, 0, pc);
     return r;
+}
+
+/* The mutex is ours (taken inline), guard set; what is left of the
+ * recording, out of line: a first use or an unusual lock or thread
+ * (how 1), or a dependency not in the cache's home slot (how 2). */
+static __attribute__((noinline)) int lg_mutex_record_slow(struct lg_thread *t, pthread_mutex_t *m, uint64_t pc)
+{
+    struct lg_lock *l = lg_lock_find_cached(t, m);   /* fills the thread's cache */
+    if (l && atomic_load_explicit(&l->lock_id, memory_order_acquire))
+        lg_acquired_fast(t, l, m, pc, 0);
+    else
+        lg_mutex_got_slow(t, m, 0, pc);
+    lg_tls_guard = 0;
+    return 0;
+}
+
+static __attribute__((noinline)) int lg_mutex_acquired_slow(struct lg_thread *t, struct lg_lock *l,
+                                                            pthread_mutex_t *m, uint64_t pc)
+{
+    lg_acquired(t, l, m, LG_MODE_WRITE, 0, pc, NULL);
+    lg_tls_guard = 0;
+    return 0;
+}
+
+static __attribute__((noinline)) int lg_mutex_miss_slow(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
+{
+    lg_dep_miss(t, h, key);
+    lg_tls_guard = 0;
+    return 0;
+}
+
+/* The fast path: a traced thread, a normal private mutex that is free,
+ * its lock-table entry in the thread's cache, a dependency already
+ * recorded. Every other case leaves by a tail call, so this saves no
+ * registers. */
+LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    struct lg_thread *t = lg_tls_self;
+    uint64_t pc = LG_RET_PC();
+    if (LG_UNLIKELY(!t || lg_tls_guard || lg_is_gil(m) || m->__data.__kind != 0 || !lg_inline_mutex))
+        return lg_mutex_lock_general(m, pc);
+    if (__libc_single_threaded) {
+        if (m->__data.__lock != 0)
+            return lg_mutex_lock_general(m, pc);
+        m->__data.__lock = 1;
+    } else {
+        int zero = 0;
+        if (!__atomic_compare_exchange_n(&m->__data.__lock, &zero, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return lg_mutex_lock_general(m, pc);
+    }
+    m->__data.__owner = t->tid;
+    ++m->__data.__nusers;
+    lg_tls_guard = 1;
+    uintptr_t a = (uintptr_t)m;
+    struct lg_lcache_ent *c = &t->lcache[(a >> 4) & (LG_LCACHE_SIZE - 1)];
+    struct lg_lock *l = c->lock;
+    if (LG_UNLIKELY(c->addr != a || !l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+        return lg_mutex_record_slow(t, m, pc);
+    struct lg_held_ent *h;
+    uint64_t key;
+    int r = lg_push_fast(t, l, m, pc, 0, LG_MODE_WRITE, LG_LOCK_MUTEX, &h, &key);
+    if (LG_UNLIKELY(r == 1))
+        return lg_mutex_acquired_slow(t, l, m, pc);
+    if (LG_UNLIKELY(r == 2))
+        return lg_mutex_miss_slow(t, h, key);
+    lg_tls_guard = 0;
+    return 0;
 }
 
 LG_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -255,17 +322,33 @@ LG_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const s
     return r;
 }
 
+/* Everything but the pop of the top entry: not traced, not resolved yet,
+ * not on top. Out of line, so the fast path below saves no registers
+ * and ends in a jump to the real unlock. */
+static __attribute__((noinline)) int lg_mutex_unlock_slow(pthread_mutex_t *m, uint64_t pc)
+{
+    struct lg_thread *t = lg_is_gil(m) ? NULL : lg_self();
+    if (t)
+        lg_released_fast(t, m, LG_LOCK_MUTEX, pc);
+    return LG_REAL(pthread_mutex_unlock)(m);
+}
+
 LG_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-    if (LG_UNLIKELY(lg_is_gil(m)))
-        return LG_REAL(pthread_mutex_unlock)(m);
-    struct lg_thread *t = lg_self();
-    if (LG_UNLIKELY(!t))
-        return LG_REAL(pthread_mutex_unlock)(m);
     /* Bookkeeping before the real unlock: afterwards another thread may
-     * already own it (lg_released_fast sets the guard for its slow path). */
-    lg_released_fast(t, m, LG_LOCK_MUTEX, LG_RET_PC());
-    return LG_REAL(pthread_mutex_unlock)(m);
+     * already own it. The fast path: traced, not the GIL, and the mutex
+     * is the top of the held stack, a plain hold. */
+    struct lg_thread *t = lg_tls_self;
+    if (LG_LIKELY(t && !lg_tls_guard && !lg_is_gil(m) && real_pthread_mutex_unlock)) {
+        uint32_t n = t->nheld;
+        struct lg_held_ent *h = &t->held[n - 1];
+        if (LG_LIKELY(n && h->addr == (uintptr_t)m &&
+                      (h->tag & ~LG_HELD_TAG(0, 0xffff)) == LG_HELD_TAG(LG_LOCK_MUTEX, 0))) {
+            t->nheld = n - 1;
+            return real_pthread_mutex_unlock(m);
+        }
+    }
+    return lg_mutex_unlock_slow(m, LG_RET_PC());
 }
 
 /* ---- spinlocks --------------------------------------------------------- */

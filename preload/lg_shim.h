@@ -391,15 +391,18 @@ LG_HIDDEN void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint6
  * held, overflow, a new dependency) goes to the out-of-line functions
  * above. Guard set by the caller.
  */
-static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_thread *t, struct lg_lock *l, const void *addr, uint64_t pc, int flags,
-                                                                   int mode, int kind)
+/* The push itself. Returns 0 when done (nothing new to record), 1 when
+ * nothing was pushed and lg_acquired must take it (unusual state or
+ * lock), 2 when *hp was pushed and its dependency key *keyp missed the
+ * cache's home slot (lg_dep_miss). */
+static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *t, struct lg_lock *l, const void *addr,
+                                                              uint64_t pc, int flags, int mode, int kind,
+                                                              struct lg_held_ent **hp, uint64_t *keyp)
 {
     uint32_t n = t->nheld;
     if (LG_UNLIKELY(t->slow || n == LG_MAX_HELD ||
-                    (atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW))) {
-        lg_acquired(t, l, addr, mode, flags, pc, NULL);
-        return;
-    }
+                    (atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW)))
+        return 1;
     uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
     struct lg_held_ent *h = &t->held[n];
     uint64_t below = n ? t->held[n - 1].prefix : LG_PREFIX_SEED;
@@ -420,7 +423,7 @@ static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_
     uint64_t key;
     if (n == 0) {
         if (LG_LIKELY(!lg_g.py))
-            return;   /* nothing held: nothing to record */
+            return 0;   /* nothing held: nothing to record */
         key = (lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc) | 1;
     } else {
         key = prefix;
@@ -429,9 +432,23 @@ static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_
     if (LG_LIKELY(e->key == key)) {
         e->pending++;             /* added to the DEP record by lg_depcache_flush */
         h->stack = e->stack;
-        return;
+        return 0;
     }
-    lg_dep_miss(t, h, key);
+    *hp = h;
+    *keyp = key;
+    return 2;
+}
+
+static inline __attribute__((always_inline)) void lg_acquired_fast_as(struct lg_thread *t, struct lg_lock *l, const void *addr, uint64_t pc, int flags,
+                                                                   int mode, int kind)
+{
+    struct lg_held_ent *h;
+    uint64_t key;
+    int r = lg_push_fast(t, l, addr, pc, flags, mode, kind, &h, &key);
+    if (LG_UNLIKELY(r == 1))
+        lg_acquired(t, l, addr, mode, flags, pc, NULL);
+    else if (LG_UNLIKELY(r == 2))
+        lg_dep_miss(t, h, key);
 }
 
 #define lg_acquired_fast(t, l, addr, pc, flags) lg_acquired_fast_as(t, l, addr, pc, flags, LG_MODE_WRITE, LG_LOCK_MUTEX)
