@@ -74,7 +74,14 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
  * path stays off if anything differs. */
 #include <sys/single_threaded.h>
 
-static int lg_inline_mutex;
+static int lg_inline_mutex, lg_inline_spin;
+
+/* 1 when the spinlock was free and is now ours (lg_inline_spin set). */
+static inline __attribute__((always_inline)) int lg_spin_take(pthread_spinlock_t *s)
+{
+    int one = 1;
+    return __atomic_compare_exchange_n((int *)s, &one, 0, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
 
 /* 0: taken; EBUSY: locked by someone; -1: not a kind we take ourselves. */
 static inline __attribute__((always_inline)) int lg_mutex_take(struct lg_thread *t, pthread_mutex_t *m)
@@ -111,6 +118,17 @@ void lg_mutex_selftest(void)
              m.__data.__owner == probe.tid && LG_REAL(pthread_mutex_unlock)(&m) == 0 &&
              LG_REAL(pthread_mutex_destroy)(&m) == 0;
     lg_inline_mutex = ok;
+
+    /* Spinlocks: glibc's x86-64 one is a word, 1 free and 0 taken
+     * (sysdeps/x86_64/nptl/pthread_spin_*.S); the shim takes it with the
+     * same compare-and-swap when the real functions agree. */
+    pthread_spinlock_t s;
+    lg_inline_spin = 1;
+    ok = LG_REAL(pthread_spin_init)(&s, PTHREAD_PROCESS_PRIVATE) == 0 && s == 1 && lg_spin_take(&s) &&
+         s == 0 && LG_REAL(pthread_spin_trylock)(&s) == EBUSY && LG_REAL(pthread_spin_unlock)(&s) == 0 &&
+         s == 1 && LG_REAL(pthread_spin_trylock)(&s) == 0 && s == 0 && !lg_spin_take(&s) &&
+         LG_REAL(pthread_spin_unlock)(&s) == 0 && LG_REAL(pthread_spin_destroy)(&s) == 0;
+    lg_inline_spin = ok;
 }
 
 /* The uncontended attempt: inline when it can, else the real trylock. */
@@ -229,7 +247,7 @@ static __attribute__((noinline)) int lg_mutex_record_slow(struct lg_thread *t, p
 }
 
 static __attribute__((noinline)) int lg_mutex_acquired_slow(struct lg_thread *t, struct lg_lock *l,
-                                                            pthread_mutex_t *m, uint64_t pc)
+                                                            const void *m, uint64_t pc)
 {
     lg_acquired(t, l, m, LG_MODE_WRITE, 0, pc, NULL);
     lg_tls_guard = 0;
@@ -266,7 +284,7 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     ++m->__data.__nusers;
     lg_tls_guard = 1;
     uintptr_t a = (uintptr_t)m;
-    struct lg_lcache_ent *c = &t->lcache[(a >> 4) & (LG_LCACHE_SIZE - 1)];
+    struct lg_lcache_ent *c = &t->lcache[lg_lcache_idx(a)];
     struct lg_lock *l = c->lock;
     if (LG_UNLIKELY(c->addr != a || !l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
         return lg_mutex_record_slow(t, m, pc);
@@ -413,18 +431,50 @@ static __attribute__((noinline)) int lg_spin_block(struct lg_thread *t, pthread_
     return r;
 }
 
-LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+/* pthread_spin_lock in full, any thread state. */
+static __attribute__((noinline)) int lg_spin_lock_general(pthread_spinlock_t *s, uint64_t pc)
 {
     struct lg_thread *t = lg_self();
     if (LG_UNLIKELY(!t))
         return LG_REAL(pthread_spin_lock)(s);
-    uint64_t pc = LG_RET_PC();
     int r = LG_REAL(pthread_spin_trylock)(s);
     if (LG_UNLIKELY(r == EBUSY))
         r = lg_spin_block(t, s, pc);
     if (LG_LIKELY(r == 0))
         lg_spin_got(t, s, 0, pc);
     return r;
+}
+
+/* Taken by the fast path below, guard clear: the recording in full. */
+static __attribute__((noinline)) int lg_spin_record_slow(struct lg_thread *t, pthread_spinlock_t *s, uint64_t pc)
+{
+    lg_spin_got(t, s, 0, pc);
+    return 0;
+}
+
+/* The fast path: traced thread, free lock, lock-table entry cached, no
+ * new dependency; the rest leaves by a tail call. */
+LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_tls_self;
+    uint64_t pc = LG_RET_PC();
+    if (LG_UNLIKELY(!t || lg_tls_guard || !lg_inline_spin || !lg_spin_take(s)))
+        return lg_spin_lock_general(s, pc);   /* taken: the general path tries again, then waits */
+    uintptr_t a = (uintptr_t)s;
+    struct lg_lcache_ent *c = &t->lcache[lg_lcache_idx(a)];
+    struct lg_lock *l = c->lock;
+    if (LG_UNLIKELY(c->addr != a || !l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+        return lg_spin_record_slow(t, s, pc);
+    lg_tls_guard = 1;
+    struct lg_held_ent *h;
+    uint64_t key;
+    int r = lg_push_fast(t, l, (const void *)s, pc, 0, LG_MODE_WRITE, LG_LOCK_SPIN, &h, &key);
+    if (LG_UNLIKELY(r == 1))
+        return lg_mutex_acquired_slow(t, l, (const void *)s, pc);
+    if (LG_UNLIKELY(r == 2))
+        return lg_mutex_miss_slow(t, h, key);
+    lg_tls_guard = 0;
+    return 0;
 }
 
 LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
@@ -439,11 +489,27 @@ LG_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
     return r;
 }
 
-LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+static __attribute__((noinline)) int lg_spin_unlock_slow(pthread_spinlock_t *s, uint64_t pc)
 {
     struct lg_thread *t = lg_self();
-    if (LG_UNLIKELY(!t))
-        return LG_REAL(pthread_spin_unlock)(s);
-    lg_released_fast(t, (const void *)s, LG_LOCK_SPIN, LG_RET_PC());
+    if (t)
+        lg_released_fast(t, (const void *)s, LG_LOCK_SPIN, pc);
     return LG_REAL(pthread_spin_unlock)(s);
+}
+
+LG_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+    struct lg_thread *t = lg_tls_self;
+    if (LG_LIKELY(t && !lg_tls_guard && lg_inline_spin)) {
+        uint32_t n = t->nheld;
+        struct lg_held_ent *h = &t->held[n - 1];
+        if (LG_LIKELY(n && h->addr == (uintptr_t)s &&
+                      (h->tag & ~LG_HELD_TAG(0, 0xffff)) == LG_HELD_TAG(LG_LOCK_SPIN, 0))) {
+            atomic_store_explicit(&h->lock->owner, 0, memory_order_relaxed);
+            t->nheld = n - 1;
+            __atomic_store_n((int *)s, 1, __ATOMIC_RELEASE);   /* what glibc's unlock does */
+            return 0;
+        }
+    }
+    return lg_spin_unlock_slow(s, LG_RET_PC());
 }

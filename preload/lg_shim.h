@@ -315,11 +315,15 @@ LG_HIDDEN uint64_t lg_lock_announce(struct lg_lock *l);
  * with raw syscalls). Returns an arena copy, or NULL. */
 LG_HIDDEN struct lg_sharedid *lg_shared_identity(const void *addr, const char *name);
 
+/* Its slot: spinlocks are 4 bytes apart, mutexes 40, whole structures a
+ * page or more. */
+static inline uint32_t lg_lcache_idx(uintptr_t a) { return (uint32_t)((a >> 2) ^ (a >> 8)) & (LG_LCACHE_SIZE - 1); }
+
 /* lg_lock_find through the calling thread's small cache (hot path). */
 static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find_cached(struct lg_thread *t, const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
-    struct lg_lcache_ent *c = &t->lcache[(a >> 4) & (LG_LCACHE_SIZE - 1)];
+    struct lg_lcache_ent *c = &t->lcache[lg_lcache_idx(a)];
     if (LG_LIKELY(c->addr == a))
         return c->lock;
     struct lg_lock *l = lg_lock_find(addr);
