@@ -388,6 +388,11 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
     return h ^ (h >> 33);
 }
 
+static inline uint64_t rotl64(uint64_t v, int r)
+{
+    return (v << r) | (v >> (64 - r));
+}
+
 static uint32_t line_of_cached(const char *code, int64_t lasti)
 {
     uint64_t h = mix(mix((uint64_t)(uintptr_t)code, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE)),
@@ -531,11 +536,13 @@ uint64_t lg_py_site(int max)
     while (n < max && walk_next(&w)) {
         const char *code = w.code;
 
-        h = mix(h, (uint64_t)(uintptr_t)code);
-        h = mix(h, ((uint64_t)w.lasti << 32) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO));
-        h = mix(h, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE));
-        h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)));
-        h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_NAME)));
+        /* Two mixing steps a frame: the code object and instruction; what
+         * the names and line depend on besides (rotated apart). */
+        h = mix(h, (uint64_t)(uintptr_t)code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17));
+        h = mix(h, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE) ^
+                   rotl64(name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)), 21) ^
+                   rotl64(name_identity(load_ptr(code, LG_PY311_CODE_NAME)), 42) ^
+                   ((uint64_t)(uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO) << 3));
         n++;
     }
     if (!n)

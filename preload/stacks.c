@@ -387,8 +387,20 @@ struct lg_siterec {
     uint32_t first;              /* frame address -> slot of pc[0] */
     uint32_t span;               /* frame address -> end of the last slot */
     uint32_t n;                  /* == stack->nframes */
+    uint64_t pc0;                /* stack's innermost pc (a quick first check) */
+    uint64_t pchash;             /* lg_pc_hash of all n pcs */
     uint16_t delta[];            /* slot k -> slot k + 1, n - 1 of them */
 };
+
+/* The slots are checked against a hash of the stack's return addresses,
+ * not the addresses themselves: no walk through the stack's frame chain
+ * (a cache miss per frame), and 64 bits, the same trust as the stack
+ * table's own content hashes. */
+static inline uint64_t lg_pc_hash(uint64_t h, uint64_t pc)
+{
+    h = (h ^ pc) * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 31);
+}
 
 static _Atomic(struct lg_siterec *) lg_sitetab[LG_SITE_SLOTS];
 static _Atomic uint32_t lg_site_rot;
@@ -413,16 +425,17 @@ static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame)
             return NULL;
         if (r->site != site || r->span > hi - frame)
             continue;
-        const struct lg_inode *x = ((const struct lg_stacknode *)r->stack)->pcs;
         uintptr_t at = frame + r->first;
-        for (uint32_t k = 0;; k++) {
-            if (lg_load_slot(at) != x->val)
-                break;
-            if (k + 1 == r->n)
-                return r->stack;
+        uint64_t v = lg_load_slot(at);
+        if (v != r->pc0)
+            continue;
+        uint64_t h = lg_pc_hash(0x5851f42d4c957f2dull, v);
+        for (uint32_t k = 0; k + 1 < r->n; k++) {
             at += r->delta[k];
-            x = x->parent;
+            h = lg_pc_hash(h, lg_load_slot(at));
         }
+        if (h == r->pchash)
+            return r->stack;
     }
     return NULL;
 }
@@ -440,6 +453,7 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
         return;
     uint16_t delta[LG_STACK_MAX];
     uintptr_t first = cfa[i] - 8, prev = first;
+    uint64_t pchash = 0x5851f42d4c957f2dull;
     if (first <= frame || first - frame >= (1u << 24))
         return;
     for (int k = 0; k < n; k++) {
@@ -451,6 +465,7 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
         }
         if (lg_load_slot(slot) != (uint64_t)(uintptr_t)buf[i + k])
             return;
+        pchash = lg_pc_hash(pchash, (uint64_t)(uintptr_t)buf[i + k]);
         prev = slot;
     }
     uintptr_t end = prev + 8;
@@ -482,6 +497,8 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
     r->first = (uint32_t)(first - frame);
     r->span = (uint32_t)(end - frame);
     r->n = (uint32_t)n;
+    r->pc0 = (uint64_t)(uintptr_t)buf[i];
+    r->pchash = pchash;
     memcpy(r->delta, delta, sizeof(uint16_t) * (size_t)(n - 1));
     for (int p = 0; p < LG_SITE_PROBES; p++) {
         struct lg_siterec *zero = NULL;
