@@ -197,10 +197,14 @@ static inline __attribute__((always_inline)) void lg_mutex_got(struct lg_thread 
     if (LG_LIKELY(r == 0) || r == EOWNERDEAD) {
         lg_tls_guard = 1;
         struct lg_lock *l = lg_lock_find_cached(t, m);
-        if (LG_LIKELY(l && atomic_load_explicit(&l->lock_id, memory_order_acquire)))
-            lg_acquired_fast(t, l, m, pc, flags);
-        else
+        if (LG_UNLIKELY(!l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
             lg_mutex_got_slow(t, m, flags, pc);
+        else if (LG_UNLIKELY((m->__data.__kind & 127) == PTHREAD_MUTEX_RECURSIVE_NP && m->__data.__count == 1))
+            /* A recursive mutex taken for the first time is a plain push;
+             * only a relock (lg_acquired: recursion++) is not. */
+            lg_acquired_fast_as(t, l, m, pc, flags, LG_MODE_WRITE, LG_KIND_REC1);
+        else
+            lg_acquired_fast(t, l, m, pc, flags);
         lg_tls_guard = 0;
     }
 }

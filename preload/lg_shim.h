@@ -263,6 +263,7 @@ struct lg_lock {
 };
 
 #define LG_KIND_COND 100        /* not lock kinds of the format: never announced */
+#define LG_KIND_REC1 102        /* lg_push_fast only: a recursive mutex's first acquisition */
 #define LG_KIND_BARRIER 101
 
 struct lg_sharedid {
@@ -405,8 +406,10 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
 {
     uint32_t n = t->nheld;
     if (LG_UNLIKELY(t->slow || n == LG_MAX_HELD ||
-                    (atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW)))
+                    ((atomic_load_explicit(&l->flags, memory_order_relaxed) & LG_LE_SLOW) && kind != LG_KIND_REC1)))
         return 1;
+    if (kind == LG_KIND_REC1)
+        kind = LG_LOCK_MUTEX;
     uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
     struct lg_held_ent *h = &t->held[n];
     uint64_t below = n ? t->held[n - 1].prefix : LG_PREFIX_SEED;
