@@ -393,10 +393,36 @@ static inline uint64_t rotl64(uint64_t v, int r)
     return (v << r) | (v >> (64 - r));
 }
 
+/* What a code object's lines depend on, beyond its address (a freed code
+ * object's address, and its line table's, are reused by the next one of the
+ * same size, as exec/eval of generated code does): the line table's
+ * address, size, first 16 and last 8 bytes, and the first line. Not a
+ * proof, but two generations of code alike in all of these and in the
+ * instruction asked about, yet with different lines, are far-fetched. */
+static inline uint64_t line_identity(const char *code)
+{
+    const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
+    uint64_t w[3] = {0, 0, 0};
+    int64_t size = 0;
+
+    if (has_type(table, py.bytes_type)) {
+        const char *data = table + LG_PY311_BYTES_SVAL;
+
+        size = load_i64(table, LG_PY311_OB_SIZE);
+        if (size > 0) {
+            memcpy(w, data, size < 16 ? (size_t)size : 16);
+            if (size > 16)
+                memcpy(&w[2], data + (size >= 24 ? size - 8 : 16), size >= 24 ? 8 : (size_t)(size - 16));
+        }
+    }
+    return mix(mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^
+                   (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO), w[0]),
+               w[1] ^ rotl64(w[2], 29));
+}
+
 static uint32_t line_of_cached(const char *code, int64_t lasti)
 {
-    uint64_t h = mix(mix((uint64_t)(uintptr_t)code, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE)),
-                     ((uint64_t)lasti << 32) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO));
+    uint64_t h = mix(mix((uint64_t)(uintptr_t)code, line_identity(code)), (uint64_t)lasti);
     uint64_t tag = h & ~((1ull << LG_PY_LINE_BITS) - 1);
     uint64_t *slot = &line_cache[h & (LG_PY_LINECACHE - 1)];
     uint64_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -536,13 +562,12 @@ uint64_t lg_py_site(int max)
     while (n < max && walk_next(&w)) {
         const char *code = w.code;
 
-        /* Two mixing steps a frame: the code object and instruction; what
-         * the names and line depend on besides (rotated apart). */
+        /* The code object and instruction; what its line and names
+         * depend on besides (line_identity, name_identity). */
         h = mix(h, (uint64_t)(uintptr_t)code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17));
-        h = mix(h, (uint64_t)(uintptr_t)load_ptr(code, LG_PY311_CODE_LINETABLE) ^
-                   rotl64(name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)), 21) ^
-                   rotl64(name_identity(load_ptr(code, LG_PY311_CODE_NAME)), 42) ^
-                   ((uint64_t)(uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO) << 3));
+        h = mix(h, line_identity(code));
+        h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)) ^
+                   rotl64(name_identity(load_ptr(code, LG_PY311_CODE_NAME)), 32));
         n++;
     }
     if (!n)

@@ -380,6 +380,9 @@ static int lg_backtrace(void **buf, uintptr_t *cfa, int max, int *have_cfa)
  */
 #define LG_SITE_SLOTS 4096       /* power of two */
 #define LG_SITE_PROBES 8
+#define LG_SITE_MAXRECS 16384    /* entries made in all (~100 B each): a program that
+                                    keeps making new code objects (exec, eval) makes
+                                    new sites; past this, captures just unwind */
 
 struct lg_siterec {
     uint64_t site;               /* lg_py_site() */
@@ -403,7 +406,7 @@ static inline uint64_t lg_pc_hash(uint64_t h, uint64_t pc)
 }
 
 static _Atomic(struct lg_siterec *) lg_sitetab[LG_SITE_SLOTS];
-static _Atomic uint32_t lg_site_rot;
+static _Atomic uint32_t lg_site_rot, lg_site_nrecs;
 static __thread uintptr_t lg_stk_lo LG_TLS, lg_stk_hi LG_TLS;
 
 static inline uint64_t lg_load_slot(uintptr_t p)
@@ -489,6 +492,8 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
         if (r->site == site && r->stack == s && r->first == (uint32_t)(first - frame))
             return;   /* another thread made it meanwhile */
     }
+    if (atomic_fetch_add_explicit(&lg_site_nrecs, 1, memory_order_relaxed) >= LG_SITE_MAXRECS)
+        return;
     struct lg_siterec *r = lg_arena_alloc(sizeof *r + sizeof(uint16_t) * (size_t)(n - 1));
     if (!r)
         return;
