@@ -61,10 +61,32 @@ struct lg_pyblob {
     uint8_t data[];
 };
 
-#define LG_INODE_BUCKETS 2048           /* power of two; 16 KiB each */
-static _Atomic(struct lg_inode *) lg_pcnodes[LG_INODE_BUCKETS];
-static _Atomic(struct lg_inode *) lg_pynodes[LG_INODE_BUCKETS];
+#ifndef LG_INODE_BUCKETS
+#define LG_INODE_BUCKETS 2048           /* power of two; 16 KiB each (tests: smaller) */
+#endif
+static _Atomic(struct lg_inode *) lg_pcnodes0[LG_INODE_BUCKETS];
+static _Atomic(struct lg_inode *) lg_pynodes0[LG_INODE_BUCKETS];
 static _Atomic(struct lg_pyblob *) lg_pyblobs[LG_INODE_BUCKETS];
+
+/* A node table grows by levels, so a program with a million distinct
+ * frames does not walk chains of hundreds: past 8 nodes a bucket on
+ * average, a 16 times larger bucket array is mapped (MAP_NORESERVE,
+ * touched as it fills) and new nodes go there; lookups search every
+ * level, newest first. Two threads may then make the same node in two
+ * levels: a duplicate, never a wrong frame (stacks are told apart by
+ * their content hashes in the stack table, not by node identity). */
+#define LG_INODE_LEVELS 4
+struct lg_itab {
+    _Atomic(_Atomic(struct lg_inode *) *) lvl[LG_INODE_LEVELS];
+    _Atomic uint32_t count;
+    _Atomic int growing;
+};
+static struct lg_itab lg_pcnodes = {.lvl = {lg_pcnodes0}}, lg_pynodes = {.lvl = {lg_pynodes0}};
+
+static inline uint32_t lg_itab_size(int level)
+{
+    return (uint32_t)LG_INODE_BUCKETS << (4 * level);
+}
 
 struct lg_stacknode {
     struct lg_stackent s;               /* first: callers hold &node->s */
@@ -186,11 +208,33 @@ void lg_stacks_reset_for_child(void)
 
 /* ---- capture and intern ------------------------------------------------ */
 
-static const struct lg_inode *lg_inode_get(_Atomic(struct lg_inode *) *tab, const struct lg_inode *parent,
-                                           uint64_t val)
+static const struct lg_inode *lg_inode_get(struct lg_itab *tab, const struct lg_inode *parent, uint64_t val)
 {
     uint64_t h = mix64(parent ? parent->hash : 0x7f4a7c159e3779b9ull, val);
-    _Atomic(struct lg_inode *) *bucket = &tab[(h ^ (h >> 29)) & (LG_INODE_BUCKETS - 1)];
+    uint32_t hb = (uint32_t)(h ^ (h >> 29));
+    int top = 0;
+    while (top + 1 < LG_INODE_LEVELS && atomic_load_explicit(&tab->lvl[top + 1], memory_order_acquire))
+        top++;
+    for (int l = top; l >= 0; l--) {
+        _Atomic(struct lg_inode *) *b = atomic_load_explicit(&tab->lvl[l], memory_order_acquire);
+        for (struct lg_inode *x = atomic_load_explicit(&b[hb & (lg_itab_size(l) - 1)], memory_order_acquire); x;
+             x = x->next)
+            if (x->hash == h && x->parent == parent && x->val == val)
+                return x;
+    }
+    uint32_t count = atomic_fetch_add_explicit(&tab->count, 1, memory_order_relaxed);
+    if (top + 1 < LG_INODE_LEVELS && count >= 8u * lg_itab_size(top) &&
+        !atomic_exchange_explicit(&tab->growing, 1, memory_order_acquire)) {
+        if (!atomic_load(&tab->lvl[top + 1])) {
+            void *m = mmap(NULL, sizeof(struct lg_inode *) * lg_itab_size(top + 1), PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (m != MAP_FAILED)
+                atomic_store_explicit(&tab->lvl[top + 1], (_Atomic(struct lg_inode *) *)m, memory_order_release);
+        }
+        atomic_store_explicit(&tab->growing, 0, memory_order_release);
+    }
+    _Atomic(struct lg_inode *) *lb = atomic_load_explicit(&tab->lvl[top], memory_order_acquire);
+    _Atomic(struct lg_inode *) *bucket = &lb[hb & (lg_itab_size(top) - 1)];
     struct lg_inode *head = atomic_load_explicit(bucket, memory_order_acquire);
     for (struct lg_inode *x = head; x; x = x->next)
         if (x->hash == h && x->parent == parent && x->val == val)
@@ -265,13 +309,13 @@ static struct lg_stackent *lg_stack_intern(uint64_t key, void **pc, int n, const
     const struct lg_inode *pcs = NULL, *pys = NULL;
     int ok = 1;
     for (int i = n; i-- > 0 && ok;)
-        ok = (pcs = lg_inode_get(lg_pcnodes, pcs, (uint64_t)(uintptr_t)pc[i])) != NULL;
+        ok = (pcs = lg_inode_get(&lg_pcnodes, pcs, (uint64_t)(uintptr_t)pc[i])) != NULL;
     node->pcs = ok ? pcs : NULL;
     node->s.nframes = ok ? (uint32_t)n : 0;
     ok = 1;
     for (uint32_t i = npy; i-- > 0 && ok;) {
         const struct lg_pyblob *b = lg_pyblob_get(py + pyoff[i], pyoff[i + 1] - pyoff[i]);
-        ok = b && (pys = lg_inode_get(lg_pynodes, pys, (uint64_t)(uintptr_t)b)) != NULL;
+        ok = b && (pys = lg_inode_get(&lg_pynodes, pys, (uint64_t)(uintptr_t)b)) != NULL;
     }
     node->pys = ok ? pys : NULL;
     node->s.py_len = ok ? py_len : 0;
