@@ -396,28 +396,26 @@ static inline uint64_t rotl64(uint64_t v, int r)
 /* What a code object's lines depend on, beyond its address (a freed code
  * object's address, and its line table's, are reused by the next one of the
  * same size, as exec/eval of generated code does): the line table's
- * address, size, first 16 and last 8 bytes, and the first line. Not a
+ * address, size, first and last 8 bytes, and the first line. Not a
  * proof, but two generations of code alike in all of these and in the
  * instruction asked about, yet with different lines, are far-fetched. */
 static inline uint64_t line_identity(const char *code)
 {
     const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
-    uint64_t w[3] = {0, 0, 0};
+    uint64_t head = 0, tail = 0;
     int64_t size = 0;
 
     if (has_type(table, py.bytes_type)) {
         const char *data = table + LG_PY311_BYTES_SVAL;
 
         size = load_i64(table, LG_PY311_OB_SIZE);
-        if (size > 0) {
-            memcpy(w, data, size < 16 ? (size_t)size : 16);
-            if (size > 16)
-                memcpy(&w[2], data + (size >= 24 ? size - 8 : 16), size >= 24 ? 8 : (size_t)(size - 16));
-        }
+        if (size >= 8)
+            memcpy(&head, data, 8);
+        if (size >= 16)
+            memcpy(&tail, data + size - 8, 8);
     }
-    return mix(mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^
-                   (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO), w[0]),
-               w[1] ^ rotl64(w[2], 29));
+    return mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO),
+               head ^ rotl64(tail, 29));
 }
 
 static uint32_t line_of_cached(const char *code, int64_t lasti)
