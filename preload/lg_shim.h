@@ -505,11 +505,9 @@ static inline __attribute__((always_inline)) void lg_got(struct lg_thread *t, co
 struct lg_stackent {
     _Atomic uint64_t key;       /* hash of the frames; 0 free */
     _Atomic uint64_t epoch_id;  /* (epoch << 32) | id in that epoch's trace; low 32 = ~0 while writing */
-    uint32_t nframes, npy;
-    uint64_t *pc;               /* arena copy */
-    uint8_t *py;                /* PYSTACK payload (arena), or NULL */
-    uint32_t py_len;
-    _Atomic uint32_t ready;     /* pc/py filled in */
+    uint32_t nframes, npy;      /* the frames live in stacks.c's shared chains */
+    uint32_t py_len;            /* PYSTACK payload length */
+    _Atomic uint32_t ready;     /* frames filled in */
 };
 
 /* Capture the caller's stack (our own frames cut), with Python frames
