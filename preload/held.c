@@ -98,12 +98,15 @@ static void lg_cache_free(struct lg_thread *t)
         munmap(t->cache, sizeof(struct lg_depcache_ent) * ((size_t)t->cache_mask + 1));
 }
 
+/* The record's count is updated through the file (lg_trace_add_count),
+ * not the mapping: the records are all over the trace, and touching them
+ * would bring the trace back into the program's RSS at its threads' ends. */
 static inline void lg_cache_ent_flush(struct lg_depcache_ent *e)
 {
     if (!e->pending)
         return;
-    uint64_t c = (uint64_t)*e->count + e->pending;
-    *e->count = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+    if (e->count_at)
+        lg_trace_add_count((uint64_t)e->count_at * 4, e->pending);
     e->pending = 0;
 }
 
@@ -111,17 +114,11 @@ void lg_depcache_flush(struct lg_thread *t)
 {
     if (!lg_trace_active())
         return;
-    uint32_t n = 0;
     for (uint32_t i = 0; i <= t->cache_mask; i++) {
         struct lg_depcache_ent *e = &t->cache[i];
-        if (e->key && e->pending) {
+        if (e->key && e->pending)
             lg_cache_ent_flush(e);
-            if (++n % 256 == 0)
-                lg_trace_zap();   /* the records touched again go back too */
-        }
     }
-    if (n)
-        lg_trace_zap();
 }
 
 void lg_depcache_reset(struct lg_thread *t)
@@ -155,14 +152,14 @@ static struct lg_depcache_ent *lg_cache_slot(struct lg_depcache_ent *tab, uint32
     return &tab[(uint32_t)key & mask];
 }
 
-/* Double when half full, or when a key finds its neighbourhood full
+/* Double when three quarters full, or when a key finds its neighbourhood full
  * (slow path only: a new dependency is being recorded anyway). A thread
- * that records few dependencies keeps the 8 KiB table in its own block;
+ * that records few dependencies keeps the 6 KiB table in its own block;
  * only a busy one maps more, in proportion to what it records. */
 static void lg_cache_grow(struct lg_thread *t, int now)
 {
     uint32_t size = t->cache_mask + 1;
-    if ((!now && t->cache_used < size / 2) || size >= LG_DEPCACHE_MAX)
+    if ((!now && t->cache_used < size - size / 4) || size >= LG_DEPCACHE_MAX)
         return;
     uint32_t nsize = size * 2;
     struct lg_depcache_ent *n = mmap(NULL, sizeof *n * (size_t)nsize, PROT_READ | PROT_WRITE,
@@ -281,7 +278,7 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
     }
     uint32_t n = (uint32_t)(h - t->held);
     struct lg_stackent *stack;
-    uint32_t *count = &t->count_sink;
+    uint32_t count_at = 0;
     if (n == 0) {
         if (!h->stack)
             h->stack = lg_stack_capture(t, 0);
@@ -292,8 +289,8 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
         if (t->nheld == 1)
             return;
         uint32_t *c = lg_dep_record(t, h);
-        if (c)
-            count = c;
+        if (c)   /* 4-byte aligned, within the 8 GiB reserve: fits in 31 bits */
+            count_at = (uint32_t)(((char *)c - lg_trace_base()) / 4);
         stack = h->stack;
     }
     /* The stack capture may have taken locks of its own (passed through,
@@ -303,7 +300,7 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
     else
         lg_cache_ent_flush(e);   /* evicted: its repeats so far go to its record */
     e->key = key;
-    e->count = count;
+    e->count_at = count_at;
     e->stack = stack;
     e->pending = 0;
     lg_cache_grow(t, 0);

@@ -109,14 +109,13 @@ struct lg_held_ent {
  * small and grows on the miss path; key 0: empty, keys are made odd). */
 struct lg_depcache_ent {
     uint64_t key;
-    uint32_t *count;            /* the DEP record's count field (trace mapping), or t->count_sink */
     struct lg_stackent *stack;
-    uint32_t pending;           /* repeats not yet added to *count (lg_depcache_flush) */
-    uint32_t pad;
+    uint32_t count_at;          /* the DEP record's count field: its trace offset / 4; 0: no record */
+    uint32_t pending;           /* repeats not yet added to that count (lg_depcache_flush) */
 };
 
-#define LG_DEPCACHE_INIT 256    /* entries in the thread block itself: 8 KiB */
-#define LG_DEPCACHE_MAX (1u << 17)  /* 4 MiB: beyond it, evictions write a DEP again */
+#define LG_DEPCACHE_INIT 256    /* entries in the thread block itself: 6 KiB */
+#define LG_DEPCACHE_MAX (1u << 17)  /* 3 MiB: beyond it, evictions write a DEP again */
 #define LG_LCACHE_SIZE 64       /* per-thread lock-table lookups kept: 1 KiB */
 
 struct lg_thread {
@@ -134,7 +133,6 @@ struct lg_thread {
     struct lg_depcache_ent *cache;  /* cache0 or a larger mapping */
     uint32_t cache_mask;        /* entries - 1 */
     uint32_t cache_used;        /* filled entries */
-    uint32_t count_sink;        /* where the count of a dependency without a record goes */
     int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
     /* CPython: location captured at a failed sem_trywait, reused by the
      * blocking sem_wait that follows on the same semaphore (FACTS §4). */
@@ -160,9 +158,10 @@ struct lg_thread {
  * a larger table is given back, cache0 cleared. */
 LG_HIDDEN void lg_depcache_reset(struct lg_thread *t);
 /* Add the repeats counted in t's cache to their DEP records (the thread's
- * end, the process's end, exec): the hot path counts in the cache, so the
- * trace pages behind the writer are not touched again (and can be given
- * back: lg_trace_zap). Guard set; the calling thread's own cache only. */
+ * end, the process's end, exec): the hot path counts in the cache, and
+ * the flush writes through the file (lg_trace_add_count), so the trace
+ * pages behind the writer, given back as it goes, are never mapped
+ * again. Guard set; the calling thread's own cache only. */
 LG_HIDDEN void lg_depcache_flush(struct lg_thread *t);
 static inline void lg_thread_set_slow(struct lg_thread *t) { t->slow = t->nsem_held | (uint32_t)t->overflowed; }
 
@@ -531,12 +530,16 @@ LG_HIDDEN void lg_rec_commit(struct lg_rec_hdr *hdr, int kind, int flags);
 /* Same, with the record's time given (0: now). */
 LG_HIDDEN void lg_rec_commit_at(struct lg_rec_hdr *hdr, int kind, int flags, uint64_t time_ns);
 LG_HIDDEN void lg_trace_finish(void);             /* clean end; later writes are dropped */
-/* Give back the pages of the trace mapping behind the writer (MAP_SHARED:
- * the data stays in the file; a later touch maps it again). */
-LG_HIDDEN void lg_trace_zap(void);
 LG_HIDDEN void lg_trace_unfinish(void);           /* exec failed: keep writing */
 LG_HIDDEN void lg_trace_drop_for_child(void);     /* forget the parent's file in a fork child */
 LG_HIDDEN int lg_trace_active(void);
+/* The trace mapping's first byte (NULL when no trace is open). */
+LG_HIDDEN char *lg_trace_base(void);
+/* Add to the 32-bit count at trace offset off (saturating), through the
+ * file rather than the mapping. */
+LG_HIDDEN void lg_trace_add_count(uint64_t off, uint32_t add);
+/* The trace mapping's first byte (NULL when no trace is open). */
+LG_HIDDEN char *lg_trace_base(void);
 LG_HIDDEN void lg_trace_set_flag(uint32_t f);
 LG_HIDDEN extern uint32_t lg_trace_exec_seq;
 

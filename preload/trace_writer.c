@@ -21,7 +21,7 @@
 #define LG_RESERVE (8ull << 30)      /* virtual only (PROT_NONE): the trace's upper bound */
 #define LG_CHUNK_MIN (1ull << 20)
 #define LG_CHUNK_MAX (64ull << 20)
-#define LG_ZAP_STEP (256ull << 10)    /* power of two */
+#define LG_ZAP_STEP (64ull << 10)     /* power of two */
 
 static struct {
     int fd;
@@ -43,6 +43,7 @@ static uint64_t lg_trace_max = LG_RESERVE;   /* LOCKGRAPH_OPTIONS=trace_max=BYTE
 uint32_t lg_trace_exec_seq;
 
 int lg_trace_active(void) { return W.base && !atomic_load_explicit(&W.closed, memory_order_relaxed); }
+char *lg_trace_base(void) { return (char *)W.base; }
 
 static struct lg_trace_header *hdr(void) { return (struct lg_trace_header *)W.base; }
 
@@ -164,10 +165,17 @@ void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hp)
         lg_trace_full();
         goto drop;
     }
-    /* Each LG_ZAP_STEP of trace written gives back the pages before the
-     * previous step: the program's RSS does not grow with its trace. */
-    if (LG_UNLIKELY((off ^ (off + size)) >= LG_ZAP_STEP) && off >= LG_ZAP_STEP)
-        madvise(W.base, (off & ~(uint64_t)(LG_ZAP_STEP - 1)) - LG_ZAP_STEP, MADV_DONTNEED);
+    /* Each LG_ZAP_STEP of trace written gives back the step before the
+     * one just finished (and the few before it, for records finished
+     * late): the program's RSS does not grow with its trace, and each call
+     * covers a bounded range. */
+    if (LG_UNLIKELY((off ^ (off + size)) >= LG_ZAP_STEP)) {
+        uint64_t b = (off + size) & ~(uint64_t)(LG_ZAP_STEP - 1);
+        if (b >= 2 * LG_ZAP_STEP) {
+            uint64_t hi = b - LG_ZAP_STEP, lo = hi > 8 * LG_ZAP_STEP ? hi - 8 * LG_ZAP_STEP : 0;
+            madvise(W.base + lo, hi - lo, MADV_DONTNEED);
+        }
+    }
     struct lg_rec_hdr *h = (struct lg_rec_hdr *)(W.base + off);
     h->size = size;
     memset(h + 1, 0, size - sizeof *h);    /* a reused file range after a failed exec */
@@ -178,15 +186,23 @@ drop:
     return NULL;
 }
 
-void lg_trace_zap(void)
+void lg_trace_add_count(uint64_t off, uint32_t add)
 {
-    uint64_t off = atomic_load_explicit(&W.off, memory_order_relaxed);
-    uint64_t mapped = atomic_load_explicit(&W.mapped, memory_order_acquire);
-    if (!W.base || off > mapped)
-        off = mapped;
-    off &= ~(uint64_t)(LG_ZAP_STEP - 1);
-    if (W.base && off)
-        madvise(W.base, off, MADV_DONTNEED);
+    if (!W.base || off + 4 > atomic_load_explicit(&W.mapped, memory_order_acquire))
+        return;
+    uint32_t c;
+    int fd = lg_trace_fd();
+    /* Through the file: the page is not mapped into the program (pread
+     * and pwrite see the same page cache as the mapping). */
+    if (fd >= 0 && syscall(SYS_pread64, fd, &c, 4, (long)off) == 4) {
+        uint64_t s = (uint64_t)c + add;
+        c = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+        if (syscall(SYS_pwrite64, fd, &c, 4, (long)off) == 4)
+            return;
+    }
+    uint32_t *p = (uint32_t *)(void *)(W.base + off);
+    uint64_t s = (uint64_t)*p + add;
+    *p = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
 /* Commit: everything but kind is stored first; kind last with release, so
