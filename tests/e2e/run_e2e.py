@@ -576,6 +576,36 @@ def case_reports(tool, a):
             check("<svg" in fh.read(), "graph -o g.svg wrote no SVG")
 
 
+def case_report_huge_pages(tool, a):
+    """A big trace's analysis runs again with glibc's malloc on huge pages
+    (LOCKGRAPH_HUGE_TRACE_MIN=0 makes any trace big): the same reports and
+    exit status, the user's own GLIBC_TUNABLES kept."""
+    out = os.path.join(tool.work, "out")
+    p = tool.run(["--out", out], [os.path.join(a.samples, "abba")])
+    check(p.returncode == 66, "abba: exit %d" % p.returncode)
+    plain = {f: tool.report(out, f) for f in ("text", "json")}
+    env = dict(os.environ, LOCKGRAPH_HUGE_TRACE_MIN="0", GLIBC_TUNABLES="glibc.malloc.check=0")
+    for f, want in plain.items():
+        got = subprocess.run([tool.bin, "report", out, "--format", f], capture_output=True, env=env,
+                             timeout=RUN_TIMEOUT)
+        check(got.returncode == want.returncode, "%s report again: exit %d, not %d" % (f, got.returncode,
+                                                                                     want.returncode))
+        check(got.stdout == want.stdout, "%s report on huge pages differs" % f)
+    strace = shutil.which("strace")
+    if strace and subprocess.run([strace, "-qq", "-e", "trace=execve", "true"], capture_output=True,
+                                 timeout=30).returncode != 0:
+        strace = None   # no ptrace here (a container that forbids it)
+    if strace:
+        s = subprocess.run([strace, "-f", "-qq", "-v", "-s", "300", "-e", "trace=execve", tool.bin, "report", out],
+                           capture_output=True, env=env, timeout=RUN_TIMEOUT)
+        again = [l for l in text(s.stderr).splitlines() if "/proc/self/exe" in l]
+        check(len(again) == 1, "expected one run again through /proc/self/exe, saw %d" % len(again))
+        check("glibc.malloc.check=0:glibc.malloc.hugetlb=1" in again[0], "GLIBC_TUNABLES not kept: %s" % again[0])
+        s = subprocess.run([strace, "-f", "-qq", "-e", "trace=execve", tool.bin, "report", out],
+                           capture_output=True, env=dict(os.environ), timeout=RUN_TIMEOUT)
+        check("/proc/self/exe" not in text(s.stderr), "a small trace was analyzed through a second exec")
+
+
 def case_report_bad_folder(tool, a):
     empty = fresh_dir(os.path.join(tool.work, "empty"))
     for d in (os.path.join(tool.work, "no-such-folder"), empty):
