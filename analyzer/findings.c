@@ -408,20 +408,28 @@ static int find_cycles(struct lg_model *m)
     struct lg_graph g;
     int *comp = NULL, *size = NULL, ncomp = 0, ncyc = 0, rc;
     struct lg_cycle *cyc = NULL;
-    bool truncated = false;
+    bool truncated = false, borrowed = false;
 
     if (!m->nedges)
         return 0;
-    rc = lg_graph_build(&g, m->nlocks, m->edges, m->nedges);
-    if (rc < 0)
-        return rc;
-    if (m->priv->scc_comp && !m->priv->probe) {
-        /* The loader already split the graph into components (a probe
-         * leaves them to the pass after it). */
+    struct lg_graph *kept = m->priv->scc_graph;
+    if (m->priv->scc_comp && kept && kept->nedges == m->nedges && kept->nnodes == m->nlocks) {
+        /* The loader already built the graph and split it into
+         * components: a probe borrows them, the pass after it takes them. */
+        g = *kept;
         comp = m->priv->scc_comp;
         size = m->priv->scc_size;
-        m->priv->scc_comp = m->priv->scc_size = NULL;
+        if (m->priv->probe) {
+            borrowed = true;
+        } else {
+            m->priv->scc_comp = m->priv->scc_size = NULL;
+            free(kept);
+            m->priv->scc_graph = NULL;
+        }
     } else {
+        rc = lg_graph_build(&g, m->nlocks, m->edges, m->nedges);
+        if (rc < 0)
+            return rc;
         comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         if (!comp || !size) {
@@ -500,9 +508,11 @@ out:
     lg_map_free(&sigs);
     free(same_shape);
     lg_cycles_free(cyc, ncyc > 0 ? ncyc : 0);
-    free(comp);
-    free(size);
-    lg_graph_free(&g);
+    if (!borrowed) {
+        free(comp);
+        free(size);
+        lg_graph_free(&g);
+    }
     return rc;
 }
 

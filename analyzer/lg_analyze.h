@@ -119,6 +119,8 @@ struct lg_model_priv {
     struct lg_witness *wfirst;    /* first witness of every edge (one malloc) */
     int *scc_comp, *scc_size;     /* components of the lock-order graph, when the
                                      loader already needed them (else NULL) */
+    struct lg_graph *scc_graph;   /* the graph they were found in (malloc'ed), or NULL:
+                                     the cycle search takes it rather than build it again */
     int cap_procs, cap_threads, cap_locks, cap_edges, cap_findings, cap_skipped;
     struct lg_symbolizer *sym;    /* lg_model_symbolizer, NULL until used */
     bool probe;                   /* lg_model_load_opts' probe: names unresolved, the finding

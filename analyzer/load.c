@@ -1096,23 +1096,25 @@ static int collect_witnesses(struct loader *L)
      * edge's first one (the text report shows only findings, and of the
      * lock-order graph only cycles; JSON, HTML and graph load it whole). */
     if (L->huge || L->text_only) {
-        struct lg_graph g;
+        struct lg_graph *gp = malloc(sizeof(*gp));
         int *comp = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         int *size = malloc(((size_t)m->nlocks + 1) * sizeof(int));
         int ncomp;
-        if (!comp || !size || lg_graph_build(&g, m->nlocks, m->edges, m->nedges) < 0) {
+        if (!gp || !comp || !size || lg_graph_build(gp, m->nlocks, m->edges, m->nedges) < 0) {
+            free(gp);
             free(comp);
             free(size);
             return -ENOMEM;
         }
+        struct lg_graph g = *gp;
         lg_graph_scc(&g, comp, size, &ncomp);
         for (int e = 0; e < m->nedges; e++) {
             int c = comp[m->edges[e].from];
             L->keep_all[e] = c == comp[m->edges[e].to] && size[c] > 1 &&
                              (L->huge || m->edges[e].nw_seen > 1);
         }
-        lg_graph_free(&g);
-        /* The cycle search needs the same components: keep them. */
+        /* The cycle search needs the same graph and components: keep them. */
+        L->p->scc_graph = gp;
         L->p->scc_comp = comp;
         L->p->scc_size = size;
     } else {

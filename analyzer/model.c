@@ -57,6 +57,9 @@ void lg_model_free(struct lg_model *m)
         free(p->wfirst);
         free(p->scc_comp);
         free(p->scc_size);
+        if (p->scc_graph)
+            lg_graph_free(p->scc_graph);
+        free(p->scc_graph);
         lg_strtab_free(&p->strs);
         lg_arena_free(&p->arena);
         free(p);
