@@ -275,28 +275,45 @@ def run_regrtest(lockgraph, python, work):
     plain = subprocess.run(python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
                            timeout=1200, cwd=work)
     t1 = time.monotonic()
-    out = os.path.join(work, "out")
-    under = subprocess.run([lockgraph, "run", "--out", out, "--hang-timeout", "0", "--"] +
-                           python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
-                           timeout=2400, cwd=work)
-    t2 = time.monotonic()
-    want, got = regrtest_totals(plain.stdout), regrtest_totals(under.stdout)
+    want = regrtest_totals(plain.stdout)
     problems = []
+    for attempt in (1, 2):
+        out = os.path.join(work, "out%d" % attempt)
+        t2 = time.monotonic()
+        under = subprocess.run([lockgraph, "run", "--out", out, "--hang-timeout", "0", "--"] +
+                               python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
+                               timeout=2400, cwd=work)
+        t3 = time.monotonic()
+        got = regrtest_totals(under.stdout)
+        # Every run's findings count, the retried one's too.
+        r = subprocess.run([lockgraph, "report", out, "--format", "json"], capture_output=True,
+                           timeout=1200)
+        doc = json.loads(r.stdout) if r.returncode == 0 else {}
+        errors = [f for f in doc.get("findings") or [] if f.get("severity") == "error"]
+        if r.returncode != 0 or errors:
+            problems.append("report exit %d, %d error finding(s):\n%s"
+                            % (r.returncode, len(errors), brief(errors[:10])))
+        if got == want or attempt == 2 or problems:
+            break
+        # CPython's thread tests have timing-sensitive cases that can fail
+        # on a loaded machine with or without lockgraph: both once more
+        # before calling the totals different.
+        failed = [l.strip() for l in under.stdout.splitlines() if re.search(r"\bFAIL|\bERROR|failed", l)]
+        print("regrtest totals differ (without: %s; under lockgraph: %s); both again:\n    %s"
+              % (" / ".join(want), " / ".join(got), "\n    ".join(failed[:10])))
+        t0 = time.monotonic()
+        plain = subprocess.run(python + ["-m", "test"] + REGRTEST, capture_output=True, text=True,
+                               timeout=1200, cwd=work)
+        t1 = time.monotonic()
+        want = regrtest_totals(plain.stdout)
     if not want or want != got:
         problems.append("regrtest totals differ:\n    without: %s\n    under:   %s" % (want, got))
     if under.returncode not in (plain.returncode, 66):
         problems.append("exit %d under lockgraph, %d without" % (under.returncode, plain.returncode))
-    r = subprocess.run([lockgraph, "report", out, "--format", "json"], capture_output=True,
-                       timeout=1200)
-    doc = json.loads(r.stdout) if r.returncode == 0 else {}
-    errors = [f for f in doc.get("findings") or [] if f.get("severity") == "error"]
-    if r.returncode != 0 or errors:
-        problems.append("report exit %d, %d error finding(s):\n%s"
-                        % (r.returncode, len(errors), brief(errors[:10])))
     if problems:
         raise Failure("\n  ".join(problems))
     print("regrtest %s: %s; %.1f s without, %.1f s under lockgraph (x%.2f)"
-          % (" ".join(REGRTEST), " / ".join(got), t1 - t0, t2 - t1, (t2 - t1) / (t1 - t0)))
+          % (" ".join(REGRTEST), " / ".join(got), t1 - t0, t3 - t2, (t3 - t2) / (t1 - t0)))
     return 0
 
 
