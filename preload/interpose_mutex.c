@@ -60,8 +60,10 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 
 /* ---- the uncontended acquisition, inline ------------------------------
 
- * For the commonest mutex, a normal private one (__kind 0: no type, not
- * robust, not shared, no elision), the shim takes the lock word itself
+ * For the commonest mutexes, normal, error-checking and adaptive private
+ * ones (__kind 0, 2, 3: not robust, not shared, no elision), the shim
+ * takes the lock word itself (a free recursive one, kind 1, too, on the
+ * path that is not the fastest)
  * the way glibc's pthread_mutex_lock does (nptl/pthread_mutex_lock.c: a
  * 0 -> 1 compare-and-swap, a plain store while the process has one
  * thread; then __owner and __nusers), instead of calling
@@ -76,6 +78,13 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 
 static int lg_inline_mutex, lg_inline_spin;
 
+/* The kinds whose free lock is taken the same way by glibc's lock and
+ * trylock: normal (0), error-checking (2: the owner check only matters
+ * for a lock already taken) and adaptive (3: it only spins on a taken
+ * lock). Not recursive (1: __count), nor any robust, PI, PP, shared or
+ * elision kind (higher bits). */
+static inline __attribute__((always_inline)) int lg_inline_kind(int k) { return (unsigned)k <= 3 && k != 1; }
+
 /* 1 when the spinlock was free and is now ours (lg_inline_spin set). */
 static inline __attribute__((always_inline)) int lg_spin_take(pthread_spinlock_t *s)
 {
@@ -83,10 +92,15 @@ static inline __attribute__((always_inline)) int lg_spin_take(pthread_spinlock_t
     return __atomic_compare_exchange_n((int *)s, &one, 0, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/* 0: taken; EBUSY: locked by someone; -1: not a kind we take ourselves. */
+/* 0: taken; EBUSY: locked by someone; -1: not a kind we take ourselves
+ * (a recursive mutex its owner takes again: glibc counts that). A free
+ * recursive mutex (kind 1) is taken like the others, with __count 1. */
 static inline __attribute__((always_inline)) int lg_mutex_take(struct lg_thread *t, pthread_mutex_t *m)
 {
-    if (LG_UNLIKELY(m->__data.__kind != 0 || !lg_inline_mutex))
+    int k = m->__data.__kind;
+    if (LG_UNLIKELY((unsigned)k > 3 || !lg_inline_mutex))
+        return -1;
+    if (LG_UNLIKELY(k == PTHREAD_MUTEX_RECURSIVE_NP) && m->__data.__owner == t->tid)
         return -1;
     if (__libc_single_threaded) {
         if (m->__data.__lock != 0)
@@ -98,6 +112,8 @@ static inline __attribute__((always_inline)) int lg_mutex_take(struct lg_thread 
             return EBUSY;
     }
     m->__data.__owner = t->tid;
+    if (LG_UNLIKELY(k == PTHREAD_MUTEX_RECURSIVE_NP))
+        m->__data.__count = 1;
     ++m->__data.__nusers;
     return 0;
 }
@@ -117,6 +133,27 @@ void lg_mutex_selftest(void)
              m.__data.__nusers == 0 && LG_REAL(pthread_mutex_trylock)(&m) == 0 &&
              m.__data.__owner == probe.tid && LG_REAL(pthread_mutex_unlock)(&m) == 0 &&
              LG_REAL(pthread_mutex_destroy)(&m) == 0;
+    /* Error-checking, adaptive and recursive: the same, and one taken
+     * inline is ours to glibc (an error-checking relock says EDEADLK, a
+     * recursive one counts, the unlock by the owner succeeds). */
+    static const int kinds[] = {PTHREAD_MUTEX_ERRORCHECK_NP, PTHREAD_MUTEX_ADAPTIVE_NP, PTHREAD_MUTEX_RECURSIVE_NP};
+    for (unsigned i = 0; ok && i < sizeof kinds / sizeof kinds[0]; i++) {
+        pthread_mutexattr_t a;
+        pthread_mutex_t k;
+        ok = pthread_mutexattr_init(&a) == 0 && pthread_mutexattr_settype(&a, kinds[i]) == 0 &&
+             LG_REAL(pthread_mutex_init)(&k, &a) == 0 && k.__data.__kind == kinds[i] &&
+             lg_mutex_take(&probe, &k) == 0 && k.__data.__owner == probe.tid && k.__data.__nusers == 1 &&
+             (kinds[i] == PTHREAD_MUTEX_RECURSIVE_NP
+                  ? k.__data.__count == 1 && lg_mutex_take(&probe, &k) == -1 &&
+                        LG_REAL(pthread_mutex_trylock)(&k) == 0 && k.__data.__count == 2 &&
+                        LG_REAL(pthread_mutex_unlock)(&k) == 0 && k.__data.__count == 1 && k.__data.__lock == 1
+                  : LG_REAL(pthread_mutex_trylock)(&k) == EBUSY) &&
+             (kinds[i] != PTHREAD_MUTEX_ERRORCHECK_NP || LG_REAL(pthread_mutex_lock)(&k) == EDEADLK) &&
+             LG_REAL(pthread_mutex_unlock)(&k) == 0 && k.__data.__lock == 0 && k.__data.__owner == 0 &&
+             k.__data.__nusers == 0 && lg_mutex_take(&probe, &k) == 0 &&
+             LG_REAL(pthread_mutex_unlock)(&k) == 0 && LG_REAL(pthread_mutex_destroy)(&k) == 0;
+        pthread_mutexattr_destroy(&a);
+    }
     lg_inline_mutex = ok;
 
     /* Spinlocks: glibc's x86-64 one is a word, 1 free and 0 taken
@@ -273,7 +310,7 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     struct lg_thread *t = lg_tls_self;
     uint64_t pc = LG_RET_PC();
-    if (LG_UNLIKELY(!t || lg_tls_guard || lg_is_gil(m) || m->__data.__kind != 0 || !lg_inline_mutex))
+    if (LG_UNLIKELY(!t || lg_tls_guard || lg_is_gil(m) || !lg_inline_kind(m->__data.__kind) || !lg_inline_mutex))
         return lg_mutex_lock_general(m, pc);
     if (__libc_single_threaded) {
         if (m->__data.__lock != 0)
