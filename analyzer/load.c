@@ -1106,8 +1106,7 @@ static int collect_witnesses(struct loader *L)
             free(size);
             return -ENOMEM;
         }
-        struct lg_graph g = *gp;
-        lg_graph_scc(&g, comp, size, &ncomp);
+        lg_graph_scc(gp, comp, size, &ncomp);
         for (int e = 0; e < m->nedges; e++) {
             int c = comp[m->edges[e].from];
             L->keep_all[e] = c == comp[m->edges[e].to] && size[c] > 1 &&

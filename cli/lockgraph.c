@@ -211,20 +211,27 @@ static int folder_kind(const char *dir)
 }
 
 /* How many per-process traces (trace-*.lgt) dir holds, -1 if it cannot
- * be read. */
-static int count_traces(const char *dir)
+ * be read; their bytes in *bytes when asked. */
+static int scan_traces(const char *dir, long long *bytes)
 {
     DIR *d = opendir(dir);
     if (!d)
         return -1;
     int n = 0;
     struct dirent *e;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, "trace-", 6) == 0 && is_lockgraph_entry(e->d_name))
-            n++;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "trace-", 6) != 0 || !is_lockgraph_entry(e->d_name))
+            continue;
+        n++;
+        struct stat st;
+        if (bytes && fstatat(dirfd(d), e->d_name, &st, 0) == 0)
+            *bytes += st.st_size;
+    }
     closedir(d);
     return n;
 }
+
+static int count_traces(const char *dir) { return scan_traces(dir, NULL); }
 
 /* Did the supervisor leave its record of a hang in dir? */
 static int has_hang_record(const char *dir)
@@ -434,27 +441,6 @@ static int check_trace_folder(const char *dir)
     return 0;
 }
 
-/* Bytes of trace in dir (trace-*.lgt). */
-static long long trace_bytes(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    long long n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "trace-", 6) != 0 || !is_lockgraph_entry(e->d_name))
-            continue;
-        char path[PATH_MAX];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0)
-            n += st.st_size;
-    }
-    closedir(d);
-    return n;
-}
-
 /* `report` and `graph` set this to their own command line: on a big
  * trace, the analysis child runs it again with glibc's malloc asked for
  * transparent huge pages (GLIBC_TUNABLES is read only at start-up). The
@@ -501,7 +487,8 @@ static int isolated(int (*work)(void *), void *arg, const char *dir)
         return work(arg);           /* no isolation, but still the answer */
     if (pid == 0) {
         const char *min = getenv("LOCKGRAPH_HUGE_TRACE_MIN");   /* bytes; for tests */
-        if (reexec_argv && trace_bytes(dir) >= (min && *min ? atoll(min) : LG_HUGE_TRACE))
+        long long bytes = 0;
+        if (reexec_argv && scan_traces(dir, &bytes) > 0 && bytes >= (min && *min ? atoll(min) : LG_HUGE_TRACE))
             exec_with_huge_pages();
         int rc = work(arg);
         fflush(NULL);

@@ -98,15 +98,22 @@ static void lg_cache_free(struct lg_thread *t)
         munmap(t->cache, sizeof(struct lg_depcache_ent) * ((size_t)t->cache_mask + 1));
 }
 
-/* The record's count is updated through the file (lg_trace_add_count),
- * not the mapping: the records are all over the trace, and touching them
- * would bring the trace back into the program's RSS at its threads' ends. */
-static inline void lg_cache_ent_flush(struct lg_depcache_ent *e)
+/* Add e's repeats to its record. At a thread's end (through_file) the
+ * count is updated through the file (lg_trace_add_count), not the
+ * mapping: the records are all over the trace, and touching them all
+ * would bring the trace back into the program's RSS. An eviction happens
+ * inside a lock call, which makes no system call: one record, through
+ * the mapping. */
+static inline void lg_cache_ent_flush(struct lg_depcache_ent *e, int through_file)
 {
     if (!e->pending)
         return;
-    if (e->count_at)
+    if (e->count_at && through_file) {
         lg_trace_add_count((uint64_t)e->count_at * 4, e->pending);
+    } else if (e->count_at) {
+        uint32_t *c = (uint32_t *)(void *)(lg_trace_base() + (size_t)e->count_at * 4);
+        *c = lg_sat_add32(*c, e->pending);
+    }
     e->pending = 0;
 }
 
@@ -117,7 +124,7 @@ void lg_depcache_flush(struct lg_thread *t)
     for (uint32_t i = 0; i <= t->cache_mask; i++) {
         struct lg_depcache_ent *e = &t->cache[i];
         if (e->key && e->pending)
-            lg_cache_ent_flush(e);
+            lg_cache_ent_flush(e, 1);
     }
 }
 
@@ -298,7 +305,7 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
     if (!e->key)
         t->cache_used++;
     else
-        lg_cache_ent_flush(e);   /* evicted: its repeats so far go to its record */
+        lg_cache_ent_flush(e, 0);   /* evicted: its repeats so far go to its record */
     e->key = key;
     e->count_at = count_at;
     e->stack = stack;

@@ -61,10 +61,9 @@ LG_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 /* ---- the uncontended acquisition, inline ------------------------------
 
  * For the commonest mutexes, normal, error-checking and adaptive private
- * ones (__kind 0, 2, 3: not robust, not shared, no elision), the shim
- * takes the lock word itself (a free recursive one, kind 1, too, on the
- * path that is not the fastest)
- * the way glibc's pthread_mutex_lock does (nptl/pthread_mutex_lock.c: a
+ * ones (__kind 0, 2, 3: not robust, not shared, no elision; a free
+ * recursive one, kind 1, too, one call further in), the shim takes the
+ * lock word itself the way glibc's pthread_mutex_lock does (nptl/pthread_mutex_lock.c: a
  * 0 -> 1 compare-and-swap, a plain store while the process has one
  * thread; then __owner and __nusers), instead of calling
  * pthread_mutex_trylock, whose type dispatch costs a third of the

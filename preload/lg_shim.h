@@ -536,10 +536,14 @@ LG_HIDDEN int lg_trace_active(void);
 /* The trace mapping's first byte (NULL when no trace is open). */
 LG_HIDDEN char *lg_trace_base(void);
 /* Add to the 32-bit count at trace offset off (saturating), through the
- * file rather than the mapping. */
+ * file rather than the mapping (two system calls: a thread's end, never
+ * a lock call). */
 LG_HIDDEN void lg_trace_add_count(uint64_t off, uint32_t add);
-/* The trace mapping's first byte (NULL when no trace is open). */
-LG_HIDDEN char *lg_trace_base(void);
+static inline uint32_t lg_sat_add32(uint32_t c, uint32_t add)
+{
+    uint64_t s = (uint64_t)c + add;
+    return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
 LG_HIDDEN void lg_trace_set_flag(uint32_t f);
 LG_HIDDEN extern uint32_t lg_trace_exec_seq;
 

@@ -195,14 +195,12 @@ void lg_trace_add_count(uint64_t off, uint32_t add)
     /* Through the file: the page is not mapped into the program (pread
      * and pwrite see the same page cache as the mapping). */
     if (fd >= 0 && syscall(SYS_pread64, fd, &c, 4, (long)off) == 4) {
-        uint64_t s = (uint64_t)c + add;
-        c = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+        c = lg_sat_add32(c, add);
         if (syscall(SYS_pwrite64, fd, &c, 4, (long)off) == 4)
             return;
     }
     uint32_t *p = (uint32_t *)(void *)(W.base + off);
-    uint64_t s = (uint64_t)*p + add;
-    *p = s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+    *p = lg_sat_add32(*p, add);
 }
 
 /* Commit: everything but kind is stored first; kind last with release, so
