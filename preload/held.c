@@ -92,76 +92,91 @@ static void lg_held_drop_stale_sems(struct lg_thread *t)
 
 #include <sys/mman.h>
 
+static size_t lg_cache_bytes(uint32_t slots) { return LG_DC_SLOT_BYTES * (size_t)slots; }
+
 static void lg_cache_free(struct lg_thread *t)
 {
     if (t->cache && t->cache != t->cache0)
-        munmap(t->cache, sizeof(struct lg_depcache_ent) * ((size_t)t->cache_mask + 1));
+        munmap(t->cache, lg_cache_bytes(t->cache_mask + 1));
 }
 
-/* Add e's repeats to its record. At a thread's end (through_file) the
- * count is updated through the file (lg_trace_add_count), not the
- * mapping: the records are all over the trace, and touching them all
- * would bring the trace back into the program's RSS. An eviction happens
- * inside a lock call, which makes no system call: one record, through
- * the mapping. */
-static inline void lg_cache_ent_flush(struct lg_depcache_ent *e, int through_file)
+/* The count fields of a mapping of `slots` slots follow the slots. */
+static void lg_cache_set(struct lg_thread *t, struct lg_depcache_ent *tab, uint32_t slots)
 {
-    if (!e->pending)
+    t->cache = tab;
+    t->cache_mask = slots - 1;
+    t->cache_count_at = tab == t->cache0 ? t->cache0_count_at : (uint32_t *)(void *)(tab + slots);
+}
+
+/* Add slot idx's repeats to its record. At a thread's end (through_file)
+ * the count is updated through the file (lg_trace_add_count), not the
+ * mapping: the records are all over the trace, and touching them all
+ * would bring the trace back into the program's RSS. An eviction or a
+ * full count happens inside a lock call, which makes no system call: one
+ * record, through the mapping. */
+static inline void lg_cache_slot_flush(struct lg_thread *t, uint32_t idx, int through_file)
+{
+    struct lg_depcache_ent *e = &t->cache[idx];
+    uint32_t pending = (uint32_t)(e->word & LG_DC_PMASK), at = t->cache_count_at[idx];
+    if (!pending)
         return;
-    if (e->count_at && through_file) {
-        lg_trace_add_count((uint64_t)e->count_at * 4, e->pending);
-    } else if (e->count_at) {
-        uint32_t *c = (uint32_t *)(void *)(lg_trace_base() + (size_t)e->count_at * 4);
-        *c = lg_sat_add32(*c, e->pending);
+    if (at && through_file) {
+        lg_trace_add_count((uint64_t)at * 4, pending);
+    } else if (at) {
+        uint32_t *c = (uint32_t *)(void *)(lg_trace_base() + (size_t)at * 4);
+        *c = lg_sat_add32(*c, pending);
     }
-    e->pending = 0;
+    e->word &= ~LG_DC_PMASK;
 }
 
 void lg_depcache_flush(struct lg_thread *t)
 {
     if (!lg_trace_active())
         return;
-    for (uint32_t i = 0; i <= t->cache_mask; i++) {
-        struct lg_depcache_ent *e = &t->cache[i];
-        if (e->key && e->pending)
-            lg_cache_ent_flush(e, 1);
-    }
+    for (uint32_t i = 0; i <= t->cache_mask; i++)
+        if (t->cache[i].word & LG_DC_PMASK)
+            lg_cache_slot_flush(t, i, 1);
 }
 
 void lg_depcache_reset(struct lg_thread *t)
 {
     lg_cache_free(t);
     memset(t->cache0, 0, sizeof t->cache0);
-    t->cache = t->cache0;
-    t->cache_mask = LG_DEPCACHE_INIT - 1;
+    lg_cache_set(t, t->cache0, LG_DEPCACHE_INIT);
     t->cache_used = 0;
 }
 
-/* The slot for key within a few probes of its home: the entry holding it
- * (*hit = 1) or the first empty one; a full neighbourhood evicts the home
- * slot (a later repeat of the evicted dependency writes a second DEP
- * record; nothing is lost). */
-static struct lg_depcache_ent *lg_cache_slot(struct lg_depcache_ent *tab, uint32_t mask, uint64_t key, int *hit)
+/* A key's home slot, from its tag (so that a larger table can rehash
+ * from the slots alone). */
+static inline uint32_t lg_cache_home(uint64_t tag, uint32_t mask) { return (uint32_t)(tag >> LG_DC_PBITS) & mask; }
+
+#define LG_DC_PROBES 32     /* eight lines of slots */
+
+/* The slot for tag within a few probes of its home: the one holding it
+ * (*hit = 1) or the first empty one; a full neighbourhood gives the home
+ * slot, to evict (a later repeat of the evicted dependency writes a
+ * second DEP record; nothing is lost). */
+static uint32_t lg_cache_slot(const struct lg_depcache_ent *tab, uint32_t mask, uint64_t tag, int *hit)
 {
-    uint32_t idx = (uint32_t)key & mask;
-    for (int p = 0; p < 16; p++, idx = (idx + 1) & mask) {
-        struct lg_depcache_ent *e = &tab[idx];
-        if (e->key == key) {
+    uint32_t idx = lg_cache_home(tag, mask);
+    for (int p = 0; p < LG_DC_PROBES; p++, idx = (idx + 1) & mask) {
+        uint64_t w = tab[idx].word;
+        if ((w & ~LG_DC_PMASK) == tag) {
             *hit = 1;
-            return e;
+            return idx;
         }
-        if (e->key == 0) {
+        if (w == 0) {
             *hit = 0;
-            return e;
+            return idx;
         }
     }
     *hit = 0;
-    return &tab[(uint32_t)key & mask];
+    return lg_cache_home(tag, mask);
 }
 
 /* Double when three quarters full, or when a key finds its neighbourhood full
  * (slow path only: a new dependency is being recorded anyway). A thread
- * that records few dependencies keeps the 6 KiB table in its own block;
+ * that records few dependencies keeps the 5 KiB table in its own block;
  * only a busy one maps more, in proportion to what it records. */
 static void lg_cache_grow(struct lg_thread *t, int now)
 {
@@ -169,24 +184,25 @@ static void lg_cache_grow(struct lg_thread *t, int now)
     if ((!now && t->cache_used < size - size / 4) || size >= LG_DEPCACHE_MAX)
         return;
     uint32_t nsize = size * 2;
-    struct lg_depcache_ent *n = mmap(NULL, sizeof *n * (size_t)nsize, PROT_READ | PROT_WRITE,
+    struct lg_depcache_ent *n = mmap(NULL, lg_cache_bytes(nsize), PROT_READ | PROT_WRITE,
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (n == MAP_FAILED)
         return;
+    uint32_t *ncount = (uint32_t *)(void *)(n + nsize);
     uint32_t used = 0;
     for (uint32_t i = 0; i < size; i++) {
-        struct lg_depcache_ent *o = &t->cache[i];
-        if (!o->key)
+        const struct lg_depcache_ent *o = &t->cache[i];
+        if (!o->word)
             continue;
         int hit;
-        struct lg_depcache_ent *e = lg_cache_slot(n, nsize - 1, o->key, &hit);
-        if (!e->key)
+        uint32_t j = lg_cache_slot(n, nsize - 1, o->word & ~LG_DC_PMASK, &hit);
+        if (!n[j].word)
             used++;
-        *e = *o;
+        n[j] = *o;
+        ncount[j] = t->cache_count_at[i];
     }
     lg_cache_free(t);
-    t->cache = n;
-    t->cache_mask = nsize - 1;
+    lg_cache_set(t, n, nsize);
     t->cache_used = used;
 }
 
@@ -269,16 +285,19 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
  * held in a Python process, keeps the acquisition's stack). */
 void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
 {
-    key |= 1;
+    uint64_t tag = lg_dc_tag(key);
     int hit;
-    struct lg_depcache_ent *e = lg_cache_slot(t->cache, t->cache_mask, key, &hit);
-    if (!hit && e->key) {
+    uint32_t idx = lg_cache_slot(t->cache, t->cache_mask, tag, &hit);
+    if (!hit && t->cache[idx].word) {
         /* A full neighbourhood: grow rather than evict, while we may. */
         lg_cache_grow(t, 1);
-        e = lg_cache_slot(t->cache, t->cache_mask, key, &hit);
+        idx = lg_cache_slot(t->cache, t->cache_mask, tag, &hit);
     }
+    struct lg_depcache_ent *e = &t->cache[idx];
     if (hit) {
-        e->pending++;
+        if ((e->word & LG_DC_PMASK) == LG_DC_PMASK)
+            lg_cache_slot_flush(t, idx, 0);   /* the count is full */
+        e->word++;
         if (!h->stack)
             h->stack = e->stack;
         return;
@@ -302,14 +321,13 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
     }
     /* The stack capture may have taken locks of its own (passed through,
      * guard set) but never touches the cache: e is still the slot. */
-    if (!e->key)
+    if (!e->word)
         t->cache_used++;
     else
-        lg_cache_ent_flush(e, 0);   /* evicted: its repeats so far go to its record */
-    e->key = key;
-    e->count_at = count_at;
+        lg_cache_slot_flush(t, idx, 0);   /* evicted: its repeats so far go to its record */
+    e->word = tag;
     e->stack = stack;
-    e->pending = 0;
+    t->cache_count_at[idx] = count_at;
     lg_cache_grow(t, 0);
 }
 

@@ -143,8 +143,13 @@ static int lg_sem_wait(sem_t *s, int how, clockid_t clk, const struct timespec *
             lg_reenter(t);
             struct lg_lock *l = lg_lock_live(t, s, LG_LOCK_SEM, 0);
             struct lg_publish p = {.op = LG_BLOCK_SEM, .flags = how ? LG_TT_TIMED : 0, .lock = l, .addr = s};
-            if (t->py_pending_sem == (uintptr_t)s)
-                p.stack = t->py_pending_stack;
+            /* The stack of a blocked wait, kept for the acquisition that
+             * ends it (lg_sem_got), so that one needs no frame walk. */
+            p.stack = lg_stack_capture(t, 0);
+            if (lg_g.py) {
+                t->py_pending_sem = (uintptr_t)s;
+                t->py_pending_stack = p.stack;
+            }
             lg_tt_publish(t, &p);
             lg_leave(t);
             errno = e;
@@ -192,16 +197,11 @@ LG_EXPORT int sem_trywait(sem_t *s)
     int r = LG_REAL(sem_trywait)(s);
     int e = errno;   /* CPython checks errno == EAGAIN right after this */
     uint64_t pc = LG_RET_PC();
-    if (r == 0) {
+    /* A busy lock (EAGAIN) costs nothing here: CPython's blocking
+     * sem_wait follows, which captures the stack only if it really
+     * blocks (the thread's own frames can be read without the GIL). */
+    if (r == 0)
         lg_sem_got(t, s, lg_g.py ? 0 : LG_ACQ_TRY, pc);
-    } else if (e == EAGAIN && lg_g.py) {
-        /* With the GIL still held, the Python location is exact here; the
-         * blocking sem_wait that follows (GIL released) reuses it. */
-        lg_reenter(t);
-        t->py_pending_sem = (uintptr_t)s;
-        t->py_pending_stack = lg_stack_capture(t, 0);
-        lg_leave(t);
-    }
     errno = e;
     return r;
 }

@@ -57,9 +57,10 @@ int lg_py_capture(struct lg_pyframe *out, int max);
  * per-process cache of whole stacks with it (stacks.c). 0: no frame. */
 uint64_t lg_py_site(int max);
 
-/* A hash of the innermost frame's file, function and line (what the
- * shim's dependency cache is keyed by in a Python process), 0 when there
- * is none. Lines come from a small cache: tens of ns. */
+/* A hash of the innermost frame's code object and instruction (what the
+ * shim's dependency cache is keyed by in a Python process: the same hash
+ * means the same file, function and line), 0 when there is none. No line
+ * lookup: about ten ns. */
 uint64_t lg_py_line_key(void);
 
 /* The variable that the result of the call now being made will be stored

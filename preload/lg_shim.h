@@ -105,17 +105,24 @@ struct lg_held_ent {
  * release path pops without a second look. */
 #define LG_HELD_TAG(k, mode) ((uint64_t)(uint16_t)(k) | (uint64_t)(uint16_t)(mode) << 16)
 
-/* Dependency cache entry (a per-thread open-addressing table that starts
- * small and grows on the miss path; key 0: empty, keys are made odd). */
+/* Dependency cache (a per-thread open-addressing table that starts small
+ * and grows on the miss path). A probe touches only the 16-byte slots:
+ * the key's top 40 bits (bit 63 forced: never 0, the empty slot) over a
+ * 24-bit count of repeats not yet added to the DEP record
+ * (lg_depcache_flush), and the acquisition's stack. The record's count
+ * field (its trace offset / 4; 0: no record), which a hit does not need,
+ * lives apart. */
+#define LG_DC_PBITS 24
+#define LG_DC_PMASK ((1ull << LG_DC_PBITS) - 1)
+static inline uint64_t lg_dc_tag(uint64_t key) { return (key | 1ull << 63) & ~LG_DC_PMASK; }
 struct lg_depcache_ent {
-    uint64_t key;
+    uint64_t word;              /* lg_dc_tag(key) | pending; 0: empty */
     struct lg_stackent *stack;
-    uint32_t count_at;          /* the DEP record's count field: its trace offset / 4; 0: no record */
-    uint32_t pending;           /* repeats not yet added to that count (lg_depcache_flush) */
 };
+#define LG_DC_SLOT_BYTES (sizeof(struct lg_depcache_ent) + sizeof(uint32_t))
 
-#define LG_DEPCACHE_INIT 256    /* entries in the thread block itself: 6 KiB */
-#define LG_DEPCACHE_MAX (1u << 17)  /* 3 MiB: beyond it, evictions write a DEP again */
+#define LG_DEPCACHE_INIT 256    /* slots in the thread block itself: 5 KiB */
+#define LG_DEPCACHE_MAX (1u << 17)  /* 2.5 MiB: beyond it, evictions write a DEP again */
 #define LG_LCACHE_SIZE 64       /* per-thread lock-table lookups kept: 1 KiB */
 
 struct lg_thread {
@@ -131,8 +138,9 @@ struct lg_thread {
     uint32_t nsem_held;         /* how many held entries are semaphores (may be stale) */
     int overflowed;             /* held stack overflowed: tracking stopped */
     struct lg_depcache_ent *cache;  /* cache0 or a larger mapping */
-    uint32_t cache_mask;        /* entries - 1 */
-    uint32_t cache_used;        /* filled entries */
+    uint32_t cache_mask;        /* slots - 1 */
+    uint32_t cache_used;        /* filled slots */
+    uint32_t *cache_count_at;   /* per slot, apart: the DEP record's count field / 4 */
     int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
     /* CPython: location captured at a failed sem_trywait, reused by the
      * blocking sem_wait that follows on the same semaphore (FACTS §4). */
@@ -152,6 +160,7 @@ struct lg_thread {
     } lcache[LG_LCACHE_SIZE];
     struct lg_held_ent held[LG_MAX_HELD];
     struct lg_depcache_ent cache0[LG_DEPCACHE_INIT];
+    uint32_t cache0_count_at[LG_DEPCACHE_INIT];
 };
 
 /* Forget every cached dependency (fork child, a reused thread block):
@@ -434,9 +443,10 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
     } else {
         key = prefix;
     }
-    struct lg_depcache_ent *e = &t->cache[key & t->cache_mask];
-    if (LG_LIKELY(e->key == key)) {
-        e->pending++;             /* added to the DEP record by lg_depcache_flush */
+    struct lg_depcache_ent *e = &t->cache[(uint32_t)(key >> LG_DC_PBITS) & t->cache_mask];
+    uint64_t w = e->word;
+    if (LG_LIKELY((w ^ lg_dc_tag(key)) < LG_DC_PMASK)) {
+        e->word = w + 1;          /* a repeat, added to the DEP record by lg_depcache_flush */
         h->stack = e->stack;
         return 0;
     }
@@ -516,8 +526,8 @@ LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
 /* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
 LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
 LG_HIDDEN void lg_stacks_reset_for_child(void);
-LG_HIDDEN void lg_stacks_init(void);
-LG_HIDDEN uint64_t lg_py_where(void);            /* hash of the innermost Python frame, 0 if none */             /* once, at start-up: loads the unwinder */
+LG_HIDDEN void lg_stacks_init(void);            /* once, at start-up: loads the unwinder */
+LG_HIDDEN uint64_t lg_py_where(void);            /* hash of the innermost Python frame, 0 if none */
 LG_HIDDEN void lg_modules_scan(void);            /* MODULE records for objects not yet recorded */
 
 /* ---- trace writer (trace_writer.c) --------------------------------- */

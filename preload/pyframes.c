@@ -581,9 +581,12 @@ uint64_t lg_py_line_key(void)
 
     if (!walk_start(&w) || !walk_next(&w))
         return 0;
-    h = mix(0x51afd7ed558ccdffull, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_FILENAME));
-    h = mix(h, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_NAME));
-    h = mix(h, line_of_cached(w.code, w.lasti));
+    /* The code object and instruction, and what its line depends on
+     * besides (line_identity): no line table scan, no cache probe. */
+    h = mix((uint64_t)(uintptr_t)w.code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17),
+            line_identity(w.code));
+    h = mix(h, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_FILENAME) ^
+               rotl64((uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_NAME), 32));
     return h ? h : 1;
 }
 

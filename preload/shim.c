@@ -155,8 +155,7 @@ static struct lg_thread *lg_thread_alloc(void)
         return NULL;
     struct lg_thread *t = m;
     t->alive = 1;
-    t->cache = t->cache0;
-    t->cache_mask = LG_DEPCACHE_INIT - 1;
+    lg_depcache_reset(t);
     struct lg_thread *head = lg_thread_first();
     do
         t->next = head;

@@ -672,9 +672,9 @@ struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
     return lg_stack_capture_full(frame, py, site);
 }
 
-/* A hash of the calling thread's innermost Python frame (file, function,
- * line), 0 when there is none. No name copy, lines from a cache: tens of
- * ns, no allocation. */
+/* A hash of the calling thread's innermost Python frame (its code object
+ * and instruction), 0 when there is none. No name copy, no line lookup,
+ * no allocation. */
 uint64_t lg_py_where(void)
 {
     if (!lg_g.py || !lg_py_line_key)
