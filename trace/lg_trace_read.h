@@ -24,7 +24,9 @@ struct lg_trace_file {
 };
 
 /* Open and validate. Returns 0, or -errno / -EINVAL (bad magic),
- * -EPROTO (newer version); *why gets one line in those cases. */
+ * -EPROTO (newer version); *why gets one line in those cases. While any
+ * trace is open the reader handles SIGBUS: a file cut shorter under its
+ * mapping reads as ending at the cut; other SIGBUS keep their handler. */
 int lg_trace_open(const char *path, struct lg_trace_file *tf, const char **why);
 
 /* Next record: 1 and *rec set, 0 at the end, or 0 with tf->problem set
