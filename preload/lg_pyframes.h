@@ -40,6 +40,12 @@ int lg_py_active(void);
  * Sets lo = hi = 0 when there is no interpreter. */
 void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi);
 
+/* Address range of the interpreter's own code (the executable segment of
+ * python3.X or libpython3.X.so), when its frames can be walked (the
+ * shim's stacks end at the first native frame inside it: the Python
+ * frames say the rest). Sets lo = hi = 0 otherwise. */
+void lg_py_text_range(uintptr_t *lo, uintptr_t *hi);
+
 /* Fill up to max frames of the calling thread, innermost first. Returns
  * the number filled (0 when there is no Python frame or it is unsure).
  * Any thread, GIL held or not; 0 for a thread without Python state, before

@@ -56,6 +56,7 @@ struct lg_global {
     _Atomic int state;          /* enum lg_state_v */
     uintptr_t py_lo, py_hi;     /* _PyRuntime range: GIL mutexes/condvars live here */
     uintptr_t py_span;          /* py_hi - py_lo (0: no interpreter) */
+    uintptr_t pytext_lo, pytext_hi; /* the interpreter's code, when its frames are walked */
     int py;                     /* a CPython interpreter is in the process (any version) */
     pid_t pid;                  /* pid the current trace belongs to */
     uintptr_t self_lo, self_hi; /* our own text: frames here are cut from stacks */
@@ -526,6 +527,10 @@ LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
 /* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
 LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
 LG_HIDDEN void lg_stacks_reset_for_child(void);
+/* Around fork (pthread_atfork): no release of unwind-table pages runs
+ * across it (stacks.c). */
+LG_HIDDEN void lg_stacks_fork_prepare(void);
+LG_HIDDEN void lg_stacks_fork_done(void);
 LG_HIDDEN void lg_stacks_init(void);            /* once, at start-up: loads the unwinder */
 LG_HIDDEN uint64_t lg_py_where(void);            /* hash of the innermost Python frame, 0 if none */
 LG_HIDDEN void lg_modules_scan(void);            /* MODULE records for objects not yet recorded */

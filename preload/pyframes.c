@@ -37,6 +37,7 @@ static struct {
     const void *unicode_type;           /* &PyUnicode_Type */
     const void *bytes_type;             /* &PyBytes_Type */
     uintptr_t runtime_lo, runtime_hi;   /* &_PyRuntime, + its st_size */
+    uintptr_t text_lo, text_hi;         /* the interpreter's executable segment */
     char version[32];                   /* "3.11.7", from Py_GetVersion */
 #ifdef LG_PYFRAMES_SELFTEST
     int (*addr2line)(const void *code, int addrq);  /* PyCode_Addr2Line */
@@ -98,6 +99,24 @@ static void find_runtime_range(void)
     py.runtime_hi = (uintptr_t)runtime + sym->st_size;
 }
 
+/* The executable segment of the object that defines `fn` (python3.X
+ * itself, or libpython3.X.so). */
+static int find_text(struct dl_phdr_info *info, size_t size, void *data)
+{
+    uintptr_t fn = (uintptr_t)data;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && fn - lo < ph->p_memsz) {
+            py.text_lo = lo;
+            py.text_hi = lo + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void copy_version(const char *full)
 {
     size_t n = 0;
@@ -124,6 +143,7 @@ static void init_once(void)
     py.found = 1;
     copy_version(get_version());
     find_runtime_range();
+    dl_iterate_phdr(find_text, (void *)(uintptr_t)get_version);
     if (!LG_PY_WALKER || strncmp(py.version, "3.11.", 5) != 0)
         return;
     py.is_initialized = (int (*)(void))lookup("Py_IsInitialized");
@@ -168,6 +188,16 @@ const char *lg_py_version(void)
 int lg_py_active(void)
 {
     return supported() && py.is_initialized();
+}
+
+void lg_py_text_range(uintptr_t *lo, uintptr_t *hi)
+{
+    if (!supported()) {
+        *lo = *hi = 0;
+        return;
+    }
+    *lo = py.text_lo;
+    *hi = py.text_hi;
 }
 
 void lg_py_runtime_range(uintptr_t *lo, uintptr_t *hi)

@@ -24,6 +24,7 @@
  * weak references make the calls below skip it when it is. */
 #pragma weak lg_py_init
 #pragma weak lg_py_runtime_range
+#pragma weak lg_py_text_range
 #pragma weak lg_py_version
 
 struct lg_global lg_g;
@@ -308,8 +309,18 @@ void lg_fork_child(void)
     lg_tls_guard = saved_guard;
 }
 
-static void lg_atfork_prepare(void) { if (!lg_tls_guard) lg_fork_prepare(); }
-static void lg_atfork_child(void) { lg_fork_child(); }
+static void lg_atfork_prepare(void)
+{
+    lg_stacks_fork_prepare();
+    if (!lg_tls_guard)
+        lg_fork_prepare();
+}
+static void lg_atfork_parent(void) { lg_stacks_fork_done(); }
+static void lg_atfork_child(void)
+{
+    lg_stacks_fork_done();
+    lg_fork_child();
+}
 
 /* ---- fatal signals ------------------------------------------------------ */
 
@@ -415,7 +426,7 @@ static void lg_init(void)
     lg_env_keep(lg_env_dir, sizeof lg_env_dir, LG_ENV_DIR);
     dl_iterate_phdr(lg_find_self, (void *)(uintptr_t)&lg_init);
     lg_g.pthread_key_ok = pthread_key_create(&lg_key, lg_key_dtor) == 0;
-    pthread_atfork(lg_atfork_prepare, NULL, lg_atfork_child);
+    pthread_atfork(lg_atfork_prepare, lg_atfork_parent, lg_atfork_child);
     /* A CPython process, whatever its version: its GIL mutexes are kept
      * out and sem_trywait is its acquire. Frames come only from versions
      * pyframes.c knows (lg_py_active). */
@@ -427,6 +438,8 @@ static void lg_init(void)
         lg_g.py_span = lg_g.py ? lg_g.py_hi - lg_g.py_lo : 0;
         if (lg_g.py && frames != 1)
             lg_say_py_unavailable(dir);
+        if (lg_g.py && frames == 1 && lg_py_text_range)
+            lg_py_text_range(&lg_g.pytext_lo, &lg_g.pytext_hi);
     }
     lg_mutex_selftest();
     lg_locktable_init();

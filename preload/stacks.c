@@ -110,17 +110,126 @@ static inline uint64_t mix64(uint64_t h, uint64_t v)
 /* ---- modules ----------------------------------------------------------- */
 
 #define LG_MAX_MODULES 2048
-static struct { uintptr_t lo, hi; } lg_mods[LG_MAX_MODULES];
+static struct {
+    uintptr_t lo, hi;
+    _Atomic int unwound;        /* its unwind tables were read since the last release */
+} lg_mods[LG_MAX_MODULES];
 static _Atomic int lg_nmods;
-static _Atomic int lg_mod_spin;
 
-static int lg_pc_known(uintptr_t pc)
+static int lg_pc_module(uintptr_t pc)
 {
     int n = atomic_load_explicit(&lg_nmods, memory_order_acquire);
     for (int i = 0; i < n; i++)
         if (pc >= lg_mods[i].lo && pc < lg_mods[i].hi)
-            return 1;
+            return i;
+    return -1;
+}
+
+static int lg_pc_known(uintptr_t pc) { return lg_pc_module(pc) >= 0; }
+
+/*
+ * The unwind tables a capture reads (.eh_frame_hdr's search table and
+ * .eh_frame) are file pages of the program's own objects, and the kernel
+ * maps them 64 KiB at a time around each fault: a few hundred unwinds at
+ * start-up left half a MiB of python3.11's and libcrypto's tables in the
+ * program's RSS. So the pages of the tables read are given back
+ * (MADV_DONTNEED: the mapping stays, a later read faults the same file
+ * page in again), at most every few ms. Only read-only segments, and only
+ * inside dl_iterate_phdr, under the loader's lock: an object cannot be
+ * unloaded, and its range reused, meanwhile.
+ */
+#define LG_UNWIND_RELEASE_NS 2000000ull
+static _Atomic uint64_t lg_unwind_released_ns;
+static _Atomic int lg_unwind_pending;
+/* 0: free; 1: a release is inside dl_iterate_phdr; 2: a fork is under
+ * way. A fork must not copy the loader's lock held by a release running
+ * in another thread: the child's first dl_iterate_phdr would wait for it
+ * forever. */
+static _Atomic int lg_unwind_gate;
+
+void lg_stacks_fork_prepare(void)
+{
+    for (long w = 0; w < 20000000; w++) {   /* a release takes microseconds */
+        int free_ = 0;
+        if (atomic_compare_exchange_weak(&lg_unwind_gate, &free_, 2))
+            return;
+        __builtin_ia32_pause();
+    }
+}
+
+void lg_stacks_fork_done(void) { atomic_store(&lg_unwind_gate, 0); }
+
+static void lg_unwind_note(void *const *pc, int n)
+{
+    for (int k = 0; k < n; k++) {
+        int i = lg_pc_module((uintptr_t)pc[k]);
+        if (i >= 0 && !atomic_load_explicit(&lg_mods[i].unwound, memory_order_relaxed)) {
+            atomic_store_explicit(&lg_mods[i].unwound, 1, memory_order_relaxed);
+            atomic_store_explicit(&lg_unwind_pending, 1, memory_order_release);
+        }
+    }
+}
+
+static int lg_unwind_release_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    const ElfW(Phdr) *hdr = NULL;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_GNU_EH_FRAME)
+            hdr = ph;
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo) lo = a;
+        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+    }
+    if (!hdr || hi == 0)
+        return 0;
+    int n = atomic_load_explicit(&lg_nmods, memory_order_acquire), m = -1;
+    for (int i = 0; i < n && m < 0; i++)
+        if (lg_mods[i].lo == lo && lg_mods[i].hi == hi)
+            m = i;
+    if (m < 0 || !atomic_exchange_explicit(&lg_mods[m].unwound, 0, memory_order_relaxed))
+        return 0;
+    /* From the search table's page to the end of the read-only segment
+     * that holds it (.eh_frame follows .eh_frame_hdr there). */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = info->dlpi_addr + hdr->p_vaddr;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || from < a || from - a >= ph->p_memsz)
+            continue;
+        if (ph->p_flags & PF_W)
+            return 0;
+        uintptr_t start = from & ~(page - 1), end = (a + ph->p_memsz) & ~(page - 1);
+        if (start < (a & ~(page - 1)))
+            start = a & ~(page - 1);
+        if (end > start)
+            madvise((void *)start, end - start, MADV_DONTNEED);
+        return 0;
+    }
     return 0;
+}
+
+/* Contract: guard set (dl_iterate_phdr takes the loader lock). */
+static void lg_unwind_release(void)
+{
+    if (!atomic_load_explicit(&lg_unwind_pending, memory_order_acquire))
+        return;
+    uint64_t now = lg_now_ns(), last = atomic_load_explicit(&lg_unwind_released_ns, memory_order_relaxed);
+    if (now - last < LG_UNWIND_RELEASE_NS ||
+        !atomic_compare_exchange_strong(&lg_unwind_released_ns, &last, now))
+        return;
+    int free_ = 0;
+    if (!atomic_compare_exchange_strong(&lg_unwind_gate, &free_, 1))
+        return;
+    atomic_store_explicit(&lg_unwind_pending, 0, memory_order_relaxed);
+    dl_iterate_phdr(lg_unwind_release_cb, NULL);
+    atomic_store(&lg_unwind_gate, 0);
 }
 
 static void lg_module_record(struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
@@ -192,10 +301,18 @@ static int lg_module_cb(struct dl_phdr_info *info, size_t size, void *data)
  * this trace (dl_iterate_phdr takes the loader lock: guard set, slow path). */
 void lg_modules_scan(void)
 {
-    if (atomic_exchange_explicit(&lg_mod_spin, 1, memory_order_acquire))
-        return;   /* another thread is scanning right now */
+    /* Wait out another thread's scan or release (microseconds), so the
+     * object that called for this scan is recorded; not a fork's. */
+    for (long w = 0;; w++) {
+        int free_ = 0;
+        if (atomic_compare_exchange_weak(&lg_unwind_gate, &free_, 1))
+            break;
+        if (free_ == 2 || w > 20000000)
+            return;
+        __builtin_ia32_pause();
+    }
     dl_iterate_phdr(lg_module_cb, NULL);
-    atomic_store_explicit(&lg_mod_spin, 0, memory_order_release);
+    atomic_store(&lg_unwind_gate, 0);
 }
 
 /* Fork child: new trace, so ids and the module map start over. */
@@ -203,7 +320,7 @@ void lg_stacks_reset_for_child(void)
 {
     atomic_store(&lg_next_stack_id, 1);
     atomic_store(&lg_nmods, 0);
-    atomic_store(&lg_mod_spin, 0);
+    atomic_store(&lg_unwind_gate, 0);
 }
 
 /* ---- capture and intern ------------------------------------------------ */
@@ -373,6 +490,7 @@ struct lg_bt {
     uintptr_t *cfa;     /* per frame, _Unwind_GetCFA: its stack pointer (the CFA of the
                            frame it called, whose return address it is), or NULL */
     int n, max;
+    uintptr_t stop_lo, stop_hi;     /* the last frame kept is the first one in here */
 };
 
 static _Unwind_Reason_Code lg_bt_frame(struct _Unwind_Context *ctx, void *arg)
@@ -384,16 +502,19 @@ static _Unwind_Reason_Code lg_bt_frame(struct _Unwind_Context *ctx, void *arg)
     if (bt->cfa)
         bt->cfa[bt->n] = (uintptr_t)lg_gcc_getcfa(ctx);
     bt->buf[bt->n++] = (void *)ip;
+    if (ip - bt->stop_lo < bt->stop_hi - bt->stop_lo)
+        return _URC_END_OF_STACK;
     return bt->n >= bt->max ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
 /* Fills buf (and cfa, when given and libgcc can say) innermost first;
- * returns the count and whether cfa was filled. */
-static int lg_backtrace(void **buf, uintptr_t *cfa, int max, int *have_cfa)
+ * returns the count and whether cfa was filled. With stop_hi > stop_lo,
+ * the walk ends at the first frame in [stop_lo, stop_hi). */
+static int lg_backtrace(void **buf, uintptr_t *cfa, int max, int *have_cfa, uintptr_t stop_lo, uintptr_t stop_hi)
 {
     *have_cfa = 0;
     if (lg_gcc_backtrace) {
-        struct lg_bt bt = {buf, lg_gcc_getcfa ? cfa : NULL, 0, max};
+        struct lg_bt bt = {buf, lg_gcc_getcfa ? cfa : NULL, 0, max, stop_lo, stop_hi};
         lg_gcc_backtrace(lg_bt_frame, &bt);
         *have_cfa = bt.cfa != NULL;
         return bt.n;
@@ -567,8 +688,14 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
     void *buf[LG_STACK_MAX + 16];
     uintptr_t cfa[LG_STACK_MAX + 16];
     int have_cfa;
+    struct lg_pyframe f[LG_PY_MAX];
+    int np = py ? lg_py_capture(f, LG_PY_MAX) : 0;
+    /* With Python frames, the native stack ends at the first frame inside
+     * the interpreter: what lies below it is the interpreter's own (never
+     * the user's; the Python frames tell that part), and not unwinding
+     * through it keeps its unwind tables out of the program's memory. */
     int e = errno;
-    int n = lg_backtrace(buf, cfa, LG_STACK_MAX + 16, &have_cfa);
+    int n = lg_backtrace(buf, cfa, LG_STACK_MAX + 16, &have_cfa, np ? lg_g.pytext_lo : 0, np ? lg_g.pytext_hi : 0);
     errno = e;
     int i = 0;
     while (i < n && (uintptr_t)buf[i] - lg_g.self_lo < lg_g.self_hi - lg_g.self_lo)
@@ -588,8 +715,6 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
     uint32_t py_len = 0, npy = 0;
     pyoff[0] = 0;
     if (py) {
-        struct lg_pyframe f[LG_PY_MAX];
-        int np = lg_py_capture(f, LG_PY_MAX);
         for (int k = 0; k < np; k++) {
             uint16_t fl = f[k].file_len > 160 ? 160 : f[k].file_len;
             uint16_t nl = f[k].func_len > 64 ? 64 : f[k].func_len;
@@ -616,6 +741,8 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
     struct lg_stackent *s = lg_stack_intern(key, pc, n, pybuf, py_len, npy, pyoff);
     if (s && site && have_cfa && npy)
         lg_site_insert(site, s, frame, buf, cfa, i, n);
+    lg_unwind_note(pc, n);
+    lg_unwind_release();
     return s;
 }
 
