@@ -21,7 +21,7 @@
 #define LG_RESERVE (8ull << 30)      /* virtual only (PROT_NONE): the trace's upper bound */
 #define LG_CHUNK_MIN (1ull << 20)
 #define LG_CHUNK_MAX (64ull << 20)
-#define LG_ZAP_STEP (64ull << 10)     /* power of two */
+#define LG_ZAP_STEP (16ull << 10)     /* power of two */
 
 static struct {
     int fd;
@@ -172,7 +172,7 @@ void *lg_rec_begin(uint32_t n, struct lg_rec_hdr **hp)
     if (LG_UNLIKELY((off ^ (off + size)) >= LG_ZAP_STEP)) {
         uint64_t b = (off + size) & ~(uint64_t)(LG_ZAP_STEP - 1);
         if (b >= 2 * LG_ZAP_STEP) {
-            uint64_t hi = b - LG_ZAP_STEP, lo = hi > 8 * LG_ZAP_STEP ? hi - 8 * LG_ZAP_STEP : 0;
+            uint64_t hi = b - LG_ZAP_STEP, lo = hi > 32 * LG_ZAP_STEP ? hi - 32 * LG_ZAP_STEP : 0;
             madvise(W.base + lo, hi - lo, MADV_DONTNEED);
         }
     }
