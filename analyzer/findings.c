@@ -557,12 +557,16 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
          * (the crash is the bug) unless other processes share the lock
          * and will wait for it forever. */
         bool crash = h->how == LG_END_SIGNAL;
+        /* A lock semaphore destroyed while another thread held it (the
+         * shim writes this for semaphores only): its holder never gave it
+         * back, whether or not its own end still saw it. */
+        bool died = h->how == LG_END_DESTROY && lk->kind == LG_LOCK_SEM;
         /* Semaphores are legitimately "held" at exit (Python's per-thread
          * tstate lock is released by the runtime after the thread is gone;
          * a C semaphore is often a signal, not a lock). The exception is a
          * threading.Lock the program itself made: a binary semaphore whose
          * creation's innermost Python frame is the program's code. */
-        if (!thread_end && !proc_end && !crash)
+        if (!thread_end && !proc_end && !crash && !died)
             continue;
         bool py_lock = lk->kind == LG_LOCK_SEM && lk->sem_value == 1 && lk->created_at &&
                        lk->created_at->npy && lg_loc_python_user(&lk->created_at->py[0]);
@@ -581,6 +585,9 @@ static int find_unreleased(struct lg_model *m, struct dedup *dd)
                              lk->name, tname(m, h->thread), m->procs[h->process].pid);
         else if (thread_end)
             f->message = fmt(m, "%s is still held when thread %s exits", lk->name,
+                             tname(m, h->thread));
+        else if (died)
+            f->message = fmt(m, "%s is still held by %s when it is destroyed", lk->name,
                              tname(m, h->thread));
         else
             f->message = fmt(m, "%s is still held by %s when process %d exits", lk->name,

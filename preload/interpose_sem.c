@@ -36,6 +36,39 @@ LG_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
     return r;
 }
 
+/* A lock semaphore that another live thread still holds dies: a
+ * HELD_AT(destroy) on that thread's behalf, citing where it took it.
+ * Otherwise its end would not tell: CPython frees a finished thread's
+ * unreleased threading.Lock at finalization, and by the time that
+ * thread's own end runs (it may wait 5 ms for the GIL) the address can
+ * hold a new semaphore, and its entry looks released. The holder's stack
+ * is read without its cooperation (entries may be moving: at worst a
+ * wrong stack, never a dangling one: stacks are never freed). */
+static void sem_died_held(struct lg_lock *l, const sem_t *s, int owner)
+{
+    struct lg_thread *o = lg_thread_first();
+    while (o && !(atomic_load_explicit(&o->alive, memory_order_acquire) && o->tid == owner))
+        o = o->next;
+    if (!o)
+        return;
+    struct lg_held_ent *h = lg_held_find(o, s);
+    if (!h)
+        return;   /* not that thread's: its tid was reused, or it gave the lock back */
+    uint64_t id = lg_lock_announce(l);
+    uint32_t sid = lg_stack_id(h->stack);
+    struct lg_rec_hdr *hd;
+    struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
+    if (!r)
+        return;
+    r->lock_id = id;
+    r->pc = h->pc;
+    r->stack_id = sid;
+    r->mode = LG_MODE_WRITE;
+    r->how = LG_END_DESTROY;
+    r->holder_tid = owner;
+    lg_rec_commit(hd, LG_REC_HELD_AT, 0);
+}
+
 /* After a successful sem_destroy or sem_close: the semaphore leaves this
  * thread's held set and the lock table. A semaphore dies "held" all the
  * time (a Condition's waiter lock, a finished thread's tstate lock): that
@@ -47,7 +80,11 @@ static void sem_forget(struct lg_thread *t, sem_t *s)
     struct lg_held_ent *h = lg_held_find(t, s);
     if (h)
         lg_held_remove(t, h);
-    lg_lock_destroy(t, lg_lock_find(s));
+    struct lg_lock *l = lg_lock_find(s);
+    int owner = l && atomic_load(&l->lock_id) && lg_sem_is_lock(l) ? atomic_load(&l->owner) : 0;
+    if (owner && owner != t->tid)
+        sem_died_held(l, s, owner);
+    lg_lock_destroy(t, l);
     lg_leave(t);
     errno = e;
 }
