@@ -125,7 +125,7 @@ enum lg_end_how {
     LG_END_EXEC = 6,          /* image replaced */
     LG_END_SIGNAL = 7,        /* fatal signal seen by the shim */
     LG_END_FORK = 8,          /* HELD_AT: locks held across fork (noted in the child) */
-    LG_END_DESTROY = 9,       /* HELD_AT: lock destroyed while held */
+    LG_END_DESTROY = 9,       /* HELD_AT: lock destroyed while held (a semaphore: by another thread than its holder) */
 };
 
 /* One held lock, as carried inside a DEP record. */
