@@ -391,6 +391,24 @@ int lg_released(struct lg_thread *t, const void *addr, int kind, uint64_t pc)
     return 0;
 }
 
+int lg_held_at_record(struct lg_lock *l, const struct lg_held_ent *h, int how, int holder_tid)
+{
+    uint64_t id = lg_lock_announce(l);
+    uint32_t sid = h ? lg_stack_id(h->stack) : 0;
+    struct lg_rec_hdr *hd;
+    struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
+    if (!r)
+        return -1;
+    r->lock_id = id ? id : h ? h->lock_id : 0;
+    r->pc = h ? h->pc : 0;
+    r->stack_id = sid;
+    r->mode = h ? h->mode : LG_MODE_WRITE;
+    r->how = (uint16_t)how;
+    r->holder_tid = holder_tid;
+    lg_rec_commit(hd, LG_REC_HELD_AT, 0);
+    return 0;
+}
+
 uint32_t lg_held_report(struct lg_thread *t, int how)
 {
     uint32_t n = t->nheld > LG_MAX_HELD ? LG_MAX_HELD : t->nheld;
@@ -398,19 +416,8 @@ uint32_t lg_held_report(struct lg_thread *t, int how)
         struct lg_held_ent *h = &t->held[i];
         if (!h->lock || lg_held_is_stale(t, h) == 1)
             continue;
-        uint64_t id = lg_lock_announce(h->lock);
-        uint32_t sid = lg_stack_id(h->stack);
-        struct lg_rec_hdr *hd;
-        struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
-        if (!r)
+        if (lg_held_at_record(h->lock, h, how, t->tid) < 0)
             break;
-        r->lock_id = id ? id : h->lock_id;
-        r->pc = h->pc;
-        r->stack_id = sid;
-        r->mode = h->mode;
-        r->how = (uint16_t)how;
-        r->holder_tid = t->tid;
-        lg_rec_commit(hd, LG_REC_HELD_AT, 0);
     }
     return n;
 }
@@ -422,19 +429,7 @@ void lg_destroy_locked(struct lg_thread *t, struct lg_lock *l, const void *addr,
 {
     lg_misuse(t, LG_MISUSE_DESTROY_LOCKED, l, pc, (uint64_t)owner, 0, 0);
     struct lg_held_ent *h = lg_held_find(t, addr);
-    struct lg_rec_hdr *hd;
-    uint64_t id = lg_lock_announce(l);
-    uint32_t sid = h ? lg_stack_id(h->stack) : 0;
-    struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
-    if (r) {
-        r->lock_id = id;
-        r->pc = h ? h->pc : 0;
-        r->stack_id = sid;
-        r->mode = h ? h->mode : LG_MODE_WRITE;
-        r->how = LG_END_DESTROY;
-        r->holder_tid = h ? t->tid : owner;
-        lg_rec_commit(hd, LG_REC_HELD_AT, 0);
-    }
+    lg_held_at_record(l, h, LG_END_DESTROY, h ? t->tid : owner);
     if (h)
         lg_held_remove(t, h);
 }

@@ -52,21 +52,8 @@ static void sem_died_held(struct lg_lock *l, const sem_t *s, int owner)
     if (!o)
         return;
     struct lg_held_ent *h = lg_held_find(o, s);
-    if (!h)
-        return;   /* not that thread's: its tid was reused, or it gave the lock back */
-    uint64_t id = lg_lock_announce(l);
-    uint32_t sid = lg_stack_id(h->stack);
-    struct lg_rec_hdr *hd;
-    struct lg_rec_held_at *r = lg_rec_begin(sizeof *r, &hd);
-    if (!r)
-        return;
-    r->lock_id = id;
-    r->pc = h->pc;
-    r->stack_id = sid;
-    r->mode = LG_MODE_WRITE;
-    r->how = LG_END_DESTROY;
-    r->holder_tid = owner;
-    lg_rec_commit(hd, LG_REC_HELD_AT, 0);
+    if (h)   /* else not that thread's: its tid was reused, or it gave the lock back */
+        lg_held_at_record(l, h, LG_END_DESTROY, owner);
 }
 
 /* After a successful sem_destroy or sem_close: the semaphore leaves this

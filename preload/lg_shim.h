@@ -143,8 +143,8 @@ struct lg_thread {
     uint32_t cache_used;        /* filled slots */
     uint32_t *cache_count_at;   /* per slot, apart: the DEP record's count field / 4 */
     int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
-    /* CPython: location captured at a failed sem_trywait, reused by the
-     * blocking sem_wait that follows on the same semaphore (FACTS §4). */
+    /* CPython: the stack a blocking sem_wait captured, reused by the
+     * acquisition that ends that wait on the same semaphore. */
     uintptr_t py_pending_sem;
     struct lg_stackent *py_pending_stack;
     /* CPython: when the thread posted the semaphore at the bottom of its
@@ -386,6 +386,9 @@ LG_HIDDEN void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h);
 LG_HIDDEN void lg_held_drop_stale(struct lg_thread *t);
 LG_HIDDEN void lg_held_drop_released(struct lg_thread *t);   /* keeps locks destroyed while held */
 LG_HIDDEN void lg_destroy_locked(struct lg_thread *t, struct lg_lock *l, const void *addr, int owner, uint64_t pc);
+/* A HELD_AT record for lock l, held by holder_tid, taken as h says (NULL:
+ * not known). 0, or -1 when the trace takes no more. */
+LG_HIDDEN int lg_held_at_record(struct lg_lock *l, const struct lg_held_ent *h, int how, int holder_tid);
 /* Write HELD_AT records for t's held locks. */
 LG_HIDDEN uint32_t lg_held_report(struct lg_thread *t, int how);
 /* Write the DEP record for acq (the top of t's held stack) against the

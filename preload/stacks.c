@@ -127,6 +127,31 @@ static int lg_pc_module(uintptr_t pc)
 
 static int lg_pc_known(uintptr_t pc) { return lg_pc_module(pc) >= 0; }
 
+/* The address range an object's PT_LOAD segments span (hi 0: none). */
+static void lg_module_range(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = UINTPTR_MAX;
+    *hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < *lo) *lo = a;
+        if (a + ph->p_memsz > *hi) *hi = a + ph->p_memsz;
+    }
+}
+
+/* Its index in lg_mods, or -1 when not recorded. */
+static int lg_module_find(uintptr_t lo, uintptr_t hi)
+{
+    int n = atomic_load_explicit(&lg_nmods, memory_order_acquire);
+    for (int i = 0; i < n; i++)
+        if (lg_mods[i].lo == lo && lg_mods[i].hi == hi)
+            return i;
+    return -1;
+}
+
 /*
  * The unwind tables a capture reads (.eh_frame_hdr's search table and
  * .eh_frame) are file pages of the program's own objects, and the kernel
@@ -147,17 +172,26 @@ static _Atomic int lg_unwind_pending;
  * forever. */
 static _Atomic int lg_unwind_gate;
 
-void lg_stacks_fork_prepare(void)
+/* Takes the gate as `as` (1: a scan or release, 2: a fork), spinning at
+ * most `spins` times (a scan or release takes microseconds); a scan or
+ * release never waits out a fork. 1 when taken. */
+static int lg_gate_take(int as, long spins)
 {
-    for (long w = 0; w < 20000000; w++) {   /* a release takes microseconds */
+    for (long w = 0;; w++) {
         int free_ = 0;
-        if (atomic_compare_exchange_weak(&lg_unwind_gate, &free_, 2))
-            return;
+        if (atomic_compare_exchange_weak(&lg_unwind_gate, &free_, as))
+            return 1;
+        if (w >= spins || (as == 1 && free_ == 2))
+            return 0;
         __builtin_ia32_pause();
     }
 }
 
-void lg_stacks_fork_done(void) { atomic_store(&lg_unwind_gate, 0); }
+static void lg_gate_give(void) { atomic_store(&lg_unwind_gate, 0); }
+
+void lg_stacks_fork_prepare(void) { lg_gate_take(2, 20000000); }
+
+void lg_stacks_fork_done(void) { lg_gate_give(); }
 
 static void lg_unwind_note(void *const *pc, int n)
 {
@@ -175,23 +209,12 @@ static int lg_unwind_release_cb(struct dl_phdr_info *info, size_t size, void *da
     (void)size;
     (void)data;
     const ElfW(Phdr) *hdr = NULL;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type == PT_GNU_EH_FRAME)
-            hdr = ph;
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo) lo = a;
-        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
-    }
-    if (!hdr || hi == 0)
-        return 0;
-    int n = atomic_load_explicit(&lg_nmods, memory_order_acquire), m = -1;
-    for (int i = 0; i < n && m < 0; i++)
-        if (lg_mods[i].lo == lo && lg_mods[i].hi == hi)
-            m = i;
+    for (int i = 0; i < info->dlpi_phnum; i++)
+        if (info->dlpi_phdr[i].p_type == PT_GNU_EH_FRAME)
+            hdr = &info->dlpi_phdr[i];
+    uintptr_t lo, hi;
+    lg_module_range(info, &lo, &hi);
+    int m = hdr && hi ? lg_module_find(lo, hi) : -1;
     if (m < 0 || !atomic_exchange_explicit(&lg_mods[m].unwound, 0, memory_order_relaxed))
         return 0;
     /* From the search table's page to the end of the read-only segment
@@ -224,12 +247,11 @@ static void lg_unwind_release(void)
     if (now - last < LG_UNWIND_RELEASE_NS ||
         !atomic_compare_exchange_strong(&lg_unwind_released_ns, &last, now))
         return;
-    int free_ = 0;
-    if (!atomic_compare_exchange_strong(&lg_unwind_gate, &free_, 1))
+    if (!lg_gate_take(1, 0))
         return;
     atomic_store_explicit(&lg_unwind_pending, 0, memory_order_relaxed);
     dl_iterate_phdr(lg_unwind_release_cb, NULL);
-    atomic_store(&lg_unwind_gate, 0);
+    lg_gate_give();
 }
 
 static void lg_module_record(struct dl_phdr_info *info, uintptr_t lo, uintptr_t hi)
@@ -273,21 +295,11 @@ static void lg_module_record(struct dl_phdr_info *info, uintptr_t lo, uintptr_t 
 
 static int lg_module_cb(struct dl_phdr_info *info, size_t size, void *data)
 {
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo) lo = a;
-        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
-    }
-    if (hi == 0)
+    uintptr_t lo, hi;
+    lg_module_range(info, &lo, &hi);
+    if (hi == 0 || lg_module_find(lo, hi) >= 0)
         return 0;
     int n = atomic_load(&lg_nmods);
-    for (int i = 0; i < n; i++)
-        if (lg_mods[i].lo == lo && lg_mods[i].hi == hi)
-            return 0;
     if (n >= LG_MAX_MODULES)
         return 0;
     lg_mods[n].lo = lo;
@@ -301,18 +313,12 @@ static int lg_module_cb(struct dl_phdr_info *info, size_t size, void *data)
  * this trace (dl_iterate_phdr takes the loader lock: guard set, slow path). */
 void lg_modules_scan(void)
 {
-    /* Wait out another thread's scan or release (microseconds), so the
-     * object that called for this scan is recorded; not a fork's. */
-    for (long w = 0;; w++) {
-        int free_ = 0;
-        if (atomic_compare_exchange_weak(&lg_unwind_gate, &free_, 1))
-            break;
-        if (free_ == 2 || w > 20000000)
-            return;
-        __builtin_ia32_pause();
-    }
+    /* Wait out another thread's scan or release, so the object that
+     * called for this scan is recorded; not a fork. */
+    if (!lg_gate_take(1, 20000000))
+        return;
     dl_iterate_phdr(lg_module_cb, NULL);
-    atomic_store(&lg_unwind_gate, 0);
+    lg_gate_give();
 }
 
 /* Fork child: new trace, so ids and the module map start over. */
@@ -320,7 +326,7 @@ void lg_stacks_reset_for_child(void)
 {
     atomic_store(&lg_next_stack_id, 1);
     atomic_store(&lg_nmods, 0);
-    atomic_store(&lg_unwind_gate, 0);
+    lg_gate_give();
 }
 
 /* ---- capture and intern ------------------------------------------------ */
