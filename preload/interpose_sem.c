@@ -243,16 +243,23 @@ LG_EXPORT int sem_post(sem_t *s)
         lg_released(t, s, LG_LOCK_SEM, pc);
     if (sentinel)
         t->py_end_ns = lg_now_ns();   /* before the post: the joiner wakes after it */
+    /* The value is read before the post, never after: once posted, a
+     * waiter may take the semaphore, destroy it and free its memory (a
+     * joiner frees a finished thread's CPython lock that way; a reread
+     * saw a reused word, "posted to 1917359649"). A lock semaphore whose
+     * value is already 1 is not held by anyone: posting it is the misuse
+     * whatever a racing taker does next. sem_getvalue reads the word: no
+     * system call. */
+    int before = 0;
+    if (is_lock && LG_REAL(sem_getvalue)(s, &before) != 0)
+        before = 0;
     lg_leave(t);
     int r = LG_REAL(sem_post)(s);
-    if (r == 0 && is_lock) {
-        int e = errno, v = 0;
-        /* sem_getvalue reads the word: no system call. */
-        if (LG_REAL(sem_getvalue)(s, &v) == 0 && v > 1) {
-            lg_reenter(t);
-            lg_misuse(t, LG_MISUSE_SEM_OVERPOST, l, pc, 0, v, 0);
-            lg_leave(t);
-        }
+    if (r == 0 && before >= 1) {
+        int e = errno;
+        lg_reenter(t);
+        lg_misuse(t, LG_MISUSE_SEM_OVERPOST, l, pc, 0, before + 1, 0);
+        lg_leave(t);
         errno = e;
     }
     return r;
