@@ -106,6 +106,7 @@ static void lg_cache_set(struct lg_thread *t, struct lg_depcache_ent *tab, uint3
     t->cache = tab;
     t->cache_mask = slots - 1;
     t->cache_count_at = tab == t->cache0 ? t->cache0_count_at : (uint32_t *)(void *)(tab + slots);
+    t->cache_destroyed_at = atomic_load_explicit(&lg_locks_destroyed, memory_order_relaxed);
 }
 
 /* Add slot idx's repeats to its record. At a thread's end (through_file)
@@ -174,25 +175,21 @@ static uint32_t lg_cache_slot(const struct lg_depcache_ent *tab, uint32_t mask, 
     return lg_cache_home(tag, mask);
 }
 
-/* Double when three quarters full, or when a key finds its neighbourhood full
- * (slow path only: a new dependency is being recorded anyway). A thread
- * that records few dependencies keeps the 5 KiB table in its own block;
- * only a busy one maps more, in proportion to what it records. */
-static void lg_cache_grow(struct lg_thread *t, int now)
+/* Rehash the cache into a new table of nsize slots, leaving out, with
+ * keep_idle 0, the entries never repeated since they were made (pending
+ * 0: the record's count needs nothing from them). 0 if no table. */
+static int lg_cache_rebuild(struct lg_thread *t, uint32_t nsize, int keep_idle)
 {
     uint32_t size = t->cache_mask + 1;
-    if ((!now && t->cache_used < size - size / 4) || size >= LG_DEPCACHE_MAX)
-        return;
-    uint32_t nsize = size * 2;
     struct lg_depcache_ent *n = mmap(NULL, lg_cache_bytes(nsize), PROT_READ | PROT_WRITE,
                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (n == MAP_FAILED)
-        return;
+        return 0;
     uint32_t *ncount = (uint32_t *)(void *)(n + nsize);
     uint32_t used = 0;
     for (uint32_t i = 0; i < size; i++) {
         const struct lg_depcache_ent *o = &t->cache[i];
-        if (!o->word)
+        if (!o->word || (!keep_idle && !(o->word & LG_DC_PMASK)))
             continue;
         int hit;
         uint32_t j = lg_cache_slot(n, nsize - 1, o->word & ~LG_DC_PMASK, &hit);
@@ -204,6 +201,37 @@ static void lg_cache_grow(struct lg_thread *t, int now)
     lg_cache_free(t);
     lg_cache_set(t, n, nsize);
     t->cache_used = used;
+    return 1;
+}
+
+#define LG_DC_SWEEP_MIN 512   /* tables this size and up are swept before they double */
+
+/* Double when three quarters full, or when a key finds its neighbourhood
+ * full (slow path only: a new dependency is being recorded anyway). A
+ * thread that records few dependencies keeps the 5 KiB table in its own
+ * block; only a busy one maps more, in proportion to what it records.
+ * A thread that keeps making locks (a Condition's wait makes one each
+ * time) fills its cache with the keys of dead locks, and would double it
+ * to the limit: so when many locks died since the table was made (a
+ * quarter of its size, process-wide), a full table first lets go of the
+ * entries never repeated, if that leaves it at most half full. Not
+ * otherwise: a program's first pass over many lock pairs looks the same
+ * until its second. A dependency let go and seen again writes a second
+ * DEP record; nothing is lost. */
+static void lg_cache_grow(struct lg_thread *t, int now)
+{
+    uint32_t size = t->cache_mask + 1;
+    if ((!now && t->cache_used < size - size / 4) || size >= LG_DEPCACHE_MAX)
+        return;
+    if (size >= LG_DC_SWEEP_MIN &&
+        atomic_load_explicit(&lg_locks_destroyed, memory_order_relaxed) - t->cache_destroyed_at >= size / 4) {
+        uint32_t repeated = 0;
+        for (uint32_t i = 0; i < size; i++)
+            repeated += (t->cache[i].word & LG_DC_PMASK) != 0;
+        if (repeated <= size / 2 && lg_cache_rebuild(t, size, 0))
+            return;
+    }
+    lg_cache_rebuild(t, size * 2, 1);
 }
 
 /* Contract: called after a successful acquisition, guard set. Pushes the

@@ -142,6 +142,7 @@ struct lg_thread {
     uint32_t cache_mask;        /* slots - 1 */
     uint32_t cache_used;        /* filled slots */
     uint32_t *cache_count_at;   /* per slot, apart: the DEP record's count field / 4 */
+    uint64_t cache_destroyed_at;  /* lg_locks_destroyed when the table was made */
     int end_how;                /* enum lg_end_how, set by pthread_exit / the trampoline */
     /* CPython: the stack a blocking sem_wait captured, reused by the
      * acquisition that ends that wait on the same semaphore. */
@@ -284,6 +285,8 @@ struct lg_sharedid {
 };
 
 LG_HIDDEN void lg_locktable_init(void);
+/* Locks destroyed so far in this process (the dependency caches' sweep). */
+extern _Atomic uint64_t lg_locks_destroyed LG_HIDDEN;
 
 #define LG_LOCKTAB_BITS 20
 #define LG_LOCKTAB_SIZE (1u << LG_LOCKTAB_BITS)

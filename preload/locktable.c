@@ -117,10 +117,13 @@ struct lg_lock *lg_lock_init(struct lg_thread *t, const void *addr, int kind, in
     return l;
 }
 
+_Atomic uint64_t lg_locks_destroyed;
+
 void lg_lock_destroy(struct lg_thread *t, struct lg_lock *l)
 {
     if (!l || !atomic_load(&l->lock_id))
         return;
+    atomic_fetch_add_explicit(&lg_locks_destroyed, 1, memory_order_relaxed);
     /* Destroyed while someone holds it: its holder's end report will name
      * it, so it must be in this trace. */
     if (atomic_load(&l->owner) != 0)

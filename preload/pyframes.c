@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -37,6 +38,7 @@ static struct {
     const void *unicode_type;           /* &PyUnicode_Type */
     const void *bytes_type;             /* &PyBytes_Type */
     uintptr_t runtime_lo, runtime_hi;   /* &_PyRuntime, + its st_size */
+    int runtime_fast;                   /* read it directly (this_tstate) */
     uintptr_t text_lo, text_hi;         /* the interpreter's executable segment */
     char version[32];                   /* "3.11.7", from Py_GetVersion */
 #ifdef LG_PYFRAMES_SELFTEST
@@ -162,6 +164,7 @@ static void init_once(void)
         return;
 #endif
     py.supported = py.bytes_type != NULL;
+    py.runtime_fast = py.runtime_hi - py.runtime_lo >= LG_PY311_RUNTIME_TSTATE_CURRENT + 8;
 }
 
 /* Thread-safe and idempotent; a caller that races a running init sees 0
@@ -482,13 +485,40 @@ struct walk {
     int64_t lasti, units;               /* its instruction, its code size */
 };
 
+/* The calling thread's thread state. With the GIL held (every hook
+ * reached from Python code but a blocking wait's), it is the GIL
+ * holder's, _PyRuntime.gilstate.tstate_current, whose thread_id says so:
+ * two loads instead of Py_IsInitialized() and
+ * PyGILState_GetThisThreadState() (a TLS key lookup), which remain for a
+ * thread without the GIL. The holder's pointer read racily by such a
+ * thread may be stale; its thread_id is then not ours. */
+static inline const char *this_tstate(void)
+{
+    const char *rt = (const char *)py.runtime_lo;
+
+    if (py.runtime_fast) {
+        const char *cur;
+
+        if (!load_i32(rt, LG_PY311_RUNTIME_INITIALIZED))
+            return NULL;
+        cur = __atomic_load_n((const char *const *)(rt + LG_PY311_RUNTIME_TSTATE_CURRENT),
+                              __ATOMIC_RELAXED);
+        if (plausible(cur) && (uint64_t)load_i64(cur, LG_PY311_TSTATE_THREAD_ID) ==
+                                  (uint64_t)pthread_self())
+            return cur;
+    } else if (!py.is_initialized()) {
+        return NULL;
+    }
+    return py.this_tstate();
+}
+
 static int walk_start(struct walk *w)
 {
     const char *tstate, *cframe;
 
-    if (!supported() || !py.is_initialized())
+    if (!supported())
         return 0;
-    tstate = py.this_tstate();
+    tstate = this_tstate();
     if (!plausible(tstate))
         return 0;
     cframe = load_ptr(tstate, LG_PY311_TSTATE_CFRAME);
@@ -604,6 +634,29 @@ uint64_t lg_py_site(int max)
     return h ? h : 1;
 }
 
+/* line_identity without the line table's last 8 bytes, for the key read
+ * on every acquisition: the table's tail is a line of memory the
+ * interpreter never touches, a cache miss per call. What it guarded
+ * against, a freed code object's addresses reused by one alike in the
+ * table's address, size, first bytes, first line, name and file but not
+ * its last bytes, would only make a repeat of the same locks cite the
+ * older code's line (the key's locks are the locks); the line table
+ * itself decodes with the full identity (line_of_cached). */
+static inline uint64_t line_identity_head(const char *code)
+{
+    const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
+    uint64_t head = 0;
+    int64_t size = 0;
+
+    if (has_type(table, py.bytes_type)) {
+        size = load_i64(table, LG_PY311_OB_SIZE);
+        if (size >= 8)
+            memcpy(&head, table + LG_PY311_BYTES_SVAL, 8);
+    }
+    return mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO),
+               head);
+}
+
 uint64_t lg_py_line_key(void)
 {
     struct walk w;
@@ -612,9 +665,9 @@ uint64_t lg_py_line_key(void)
     if (!walk_start(&w) || !walk_next(&w))
         return 0;
     /* The code object and instruction, and what its line depends on
-     * besides (line_identity): no line table scan, no cache probe. */
+     * besides (line_identity_head): no line table scan, no cache probe. */
     h = mix((uint64_t)(uintptr_t)w.code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17),
-            line_identity(w.code));
+            line_identity_head(w.code));
     h = mix(h, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_FILENAME) ^
                rotl64((uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_NAME), 32));
     return h ? h : 1;

@@ -6,6 +6,7 @@
  * tests/python/py311_offsets.c checks every number here against offsetof()
  * over the real 3.11 headers (Debian's and pyenv's) whenever they exist.
  * Source of each: Include/cpython/pystate.h, Include/internal/pycore_frame.h,
+ * Include/internal/pycore_runtime.h,
  * Include/cpython/code.h, Include/cpython/unicodeobject.h, bytesobject.h.
  */
 #ifndef LG_PYFRAMES_PY311_H
@@ -17,6 +18,12 @@
 
 /* PyThreadState (struct _ts) */
 #define LG_PY311_TSTATE_CFRAME           56
+#define LG_PY311_TSTATE_THREAD_ID       152    /* unsigned long: pthread_self() */
+
+/* _PyRuntimeState (Include/internal/pycore_runtime.h): what
+ * Py_IsInitialized() returns, and the GIL holder's thread state. */
+#define LG_PY311_RUNTIME_INITIALIZED     16    /* int */
+#define LG_PY311_RUNTIME_TSTATE_CURRENT 576    /* gilstate.tstate_current */
 
 /* _PyCFrame */
 #define LG_PY311_CFRAME_CURRENT_FRAME     8

@@ -9,6 +9,7 @@
 #define NEED_OPCODE_TABLES 1        /* _PyOpcode_Caches, _PyOpcode_Deopt */
 #include <Python.h>
 #include <internal/pycore_frame.h>
+#include <internal/pycore_runtime.h>
 #include <internal/pycore_opcode.h>
 
 #include <stdio.h>
@@ -44,6 +45,10 @@ int main(void)
     OFF(PyObject, ob_type, LG_PY311_OB_TYPE);
     OFF(PyVarObject, ob_size, LG_PY311_OB_SIZE);
     OFF(PyThreadState, cframe, LG_PY311_TSTATE_CFRAME);
+    OFF(PyThreadState, thread_id, LG_PY311_TSTATE_THREAD_ID);
+    expect("sizeof(PyThreadState.thread_id)", sizeof(((PyThreadState *)0)->thread_id), 8);
+    OFF(_PyRuntimeState, initialized, LG_PY311_RUNTIME_INITIALIZED);
+    OFF(_PyRuntimeState, gilstate.tstate_current, LG_PY311_RUNTIME_TSTATE_CURRENT);
     OFF(_PyCFrame, current_frame, LG_PY311_CFRAME_CURRENT_FRAME);
     OFF(_PyInterpreterFrame, f_code, LG_PY311_FRAME_F_CODE);
     OFF(_PyInterpreterFrame, previous, LG_PY311_FRAME_PREVIOUS);

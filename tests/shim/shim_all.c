@@ -742,6 +742,39 @@ int main(int argc, char **argv)
         }
         return 0;
     }
+    if (!strcmp(what, "lockchurn")) {  /* short-lived locks under a held one: the cache is swept */
+        /* 100 pairs taken twice, 50 taken once; then 5000 locks, each
+         * made, taken once under gA and destroyed (as a Condition's
+         * waiter lock is); then every pair once more. The sweeps let the
+         * never-repeated keys go (the dead locks' and the 50 pairs'):
+         * those 50 pairs are recorded again, the 100 are not. */
+        static pthread_mutex_t ms[40], churn[5000];
+        for (int i = 0; i < 40; i++)
+            pthread_mutex_init(&ms[i], NULL);
+        for (int phase = 0; phase < 3; phase++) {
+            if (phase == 1) {
+                for (int k = 0; k < 5000; k++) {
+                    pthread_mutex_init(&churn[k], NULL);
+                    pthread_mutex_lock(&gA);
+                    pthread_mutex_lock(&churn[k]);
+                    pthread_mutex_unlock(&churn[k]);
+                    pthread_mutex_unlock(&gA);
+                    pthread_mutex_destroy(&churn[k]);
+                }
+                continue;
+            }
+            int pair = 0;
+            for (int i = 0; i < 40 && pair < 150; i++)
+                for (int j = i + 1; j < 40 && pair < 150; j++, pair++)
+                    for (int rep = 0; rep < (phase == 0 && pair < 100 ? 2 : 1); rep++) {
+                        pthread_mutex_lock(&ms[i]);
+                        pthread_mutex_lock(&ms[j]);
+                        pthread_mutex_unlock(&ms[j]);
+                        pthread_mutex_unlock(&ms[i]);
+                    }
+        }
+        return 0;
+    }
     if (!strcmp(what, "many")) {       /* thousands of new dependencies: fills a small trace */
         static pthread_mutex_t ms[600];
         for (int i = 0; i < 600; i++)
