@@ -7,6 +7,7 @@ program). Standard library only.
 import json
 import os
 import shutil
+import signal
 import subprocess
 
 SKIP = 77
@@ -69,12 +70,27 @@ class Tool:
         return doc
 
 
-def run_cmd(cmd, timeout=600, **kw):
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=timeout, **kw)
-    except subprocess.TimeoutExpired as e:
-        raise Failure("%s did not finish within %ss\nstderr so far:\n%s"
-                      % (" ".join(cmd), timeout, text(e.stderr)[-3000:]))
+def run_cmd(cmd, timeout=600, input=None, **kw):
+    """cmd with its output captured, in a session of its own, so that a
+    timeout kills all of it (lockgraph run, its supervisor, the program
+    and the program's children), not only cmd: orphans left running
+    would weigh on every test after them."""
+    with subprocess.Popen(cmd, stdin=subprocess.PIPE if input is not None else None, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, start_new_session=True, **kw) as p:
+        try:
+            out, err = p.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                out, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:   # a daemon of its own session holds the pipes
+                out, err = b"", b""
+            raise Failure("%s did not finish within %ss (its process group was killed)\nstderr so far:\n%s"
+                          % (" ".join(cmd), timeout, text(err)[-3000:]))
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def brief(findings):
