@@ -177,7 +177,7 @@ static uint32_t lg_cache_slot(const struct lg_depcache_ent *tab, uint32_t mask, 
 
 /* Rehash the cache into a new table of nsize slots, leaving out, with
  * keep_idle 0, the entries never repeated since they were made (pending
- * 0: the record's count needs nothing from them). 0 if no table. */
+ * 0: the record's count needs nothing from them). 0 when mmap fails. */
 static int lg_cache_rebuild(struct lg_thread *t, uint32_t nsize, int keep_idle)
 {
     uint32_t size = t->cache_mask + 1;

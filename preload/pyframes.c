@@ -135,6 +135,14 @@ static int supported(void)
            py.supported;
 }
 
+/* Py_IsInitialized(), read from _PyRuntime when its layout is known. */
+static inline int interp_initialized(void)
+{
+    if (py.runtime_fast)
+        return load_i32((const char *)py.runtime_lo, LG_PY311_RUNTIME_INITIALIZED) != 0;
+    return py.is_initialized();
+}
+
 static void init_once(void)
 {
     const char *(*get_version)(void) =
@@ -190,7 +198,7 @@ const char *lg_py_version(void)
 
 int lg_py_active(void)
 {
-    return supported() && py.is_initialized();
+    return supported() && interp_initialized();
 }
 
 void lg_py_text_range(uintptr_t *lo, uintptr_t *hi)
@@ -431,8 +439,13 @@ static inline uint64_t rotl64(uint64_t v, int r)
  * same size, as exec/eval of generated code does): the line table's
  * address, size, first and last 8 bytes, and the first line. Not a
  * proof, but two generations of code alike in all of these and in the
- * instruction asked about, yet with different lines, are far-fetched. */
-static inline uint64_t line_identity(const char *code)
+ * instruction asked about, yet with different lines, are far-fetched.
+ * with_tail 0 leaves the last 8 bytes out, for the key read on every
+ * acquisition (lg_py_line_key): the table's tail is a line of memory the
+ * interpreter never touches, a cache miss per call. What the tail guards
+ * against there would only make a repeat of the same locks cite the
+ * older code's line (the key's locks are the locks). */
+static inline uint64_t line_identity(const char *code, int with_tail)
 {
     const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
     uint64_t head = 0, tail = 0;
@@ -444,7 +457,7 @@ static inline uint64_t line_identity(const char *code)
         size = load_i64(table, LG_PY311_OB_SIZE);
         if (size >= 8)
             memcpy(&head, data, 8);
-        if (size >= 16)
+        if (with_tail && size >= 16)
             memcpy(&tail, data + size - 8, 8);
     }
     return mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO),
@@ -453,7 +466,7 @@ static inline uint64_t line_identity(const char *code)
 
 static uint32_t line_of_cached(const char *code, int64_t lasti)
 {
-    uint64_t h = mix(mix((uint64_t)(uintptr_t)code, line_identity(code)), (uint64_t)lasti);
+    uint64_t h = mix(mix((uint64_t)(uintptr_t)code, line_identity(code, 1)), (uint64_t)lasti);
     uint64_t tag = h & ~((1ull << LG_PY_LINE_BITS) - 1);
     uint64_t *slot = &line_cache[h & (LG_PY_LINECACHE - 1)];
     uint64_t v = __atomic_load_n(slot, __ATOMIC_RELAXED);
@@ -488,26 +501,18 @@ struct walk {
 /* The calling thread's thread state. With the GIL held (every hook
  * reached from Python code but a blocking wait's), it is the GIL
  * holder's, _PyRuntime.gilstate.tstate_current, whose thread_id says so:
- * two loads instead of Py_IsInitialized() and
- * PyGILState_GetThisThreadState() (a TLS key lookup), which remain for a
- * thread without the GIL. The holder's pointer read racily by such a
+ * two loads instead of PyGILState_GetThisThreadState() (a TLS key
+ * lookup), which remains for a thread without the GIL. The holder's pointer read racily by such a
  * thread may be stale; its thread_id is then not ours. */
 static inline const char *this_tstate(void)
 {
-    const char *rt = (const char *)py.runtime_lo;
-
     if (py.runtime_fast) {
-        const char *cur;
+        const char *cur = __atomic_load_n(
+            (const char *const *)(py.runtime_lo + LG_PY311_RUNTIME_TSTATE_CURRENT), __ATOMIC_RELAXED);
 
-        if (!load_i32(rt, LG_PY311_RUNTIME_INITIALIZED))
-            return NULL;
-        cur = __atomic_load_n((const char *const *)(rt + LG_PY311_RUNTIME_TSTATE_CURRENT),
-                              __ATOMIC_RELAXED);
         if (plausible(cur) && (uint64_t)load_i64(cur, LG_PY311_TSTATE_THREAD_ID) ==
                                   (uint64_t)pthread_self())
             return cur;
-    } else if (!py.is_initialized()) {
-        return NULL;
     }
     return py.this_tstate();
 }
@@ -516,7 +521,7 @@ static int walk_start(struct walk *w)
 {
     const char *tstate, *cframe;
 
-    if (!supported())
+    if (!supported() || !interp_initialized())
         return 0;
     tstate = this_tstate();
     if (!plausible(tstate))
@@ -623,7 +628,7 @@ uint64_t lg_py_site(int max)
         /* The code object and instruction; what its line and names
          * depend on besides (line_identity, name_identity). */
         h = mix(h, (uint64_t)(uintptr_t)code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17));
-        h = mix(h, line_identity(code));
+        h = mix(h, line_identity(code, 1));
         h = mix(h, name_identity(load_ptr(code, LG_PY311_CODE_FILENAME)) ^
                    rotl64(name_identity(load_ptr(code, LG_PY311_CODE_NAME)), 32));
         n++;
@@ -634,29 +639,6 @@ uint64_t lg_py_site(int max)
     return h ? h : 1;
 }
 
-/* line_identity without the line table's last 8 bytes, for the key read
- * on every acquisition: the table's tail is a line of memory the
- * interpreter never touches, a cache miss per call. What it guarded
- * against, a freed code object's addresses reused by one alike in the
- * table's address, size, first bytes, first line, name and file but not
- * its last bytes, would only make a repeat of the same locks cite the
- * older code's line (the key's locks are the locks); the line table
- * itself decodes with the full identity (line_of_cached). */
-static inline uint64_t line_identity_head(const char *code)
-{
-    const char *table = load_ptr(code, LG_PY311_CODE_LINETABLE);
-    uint64_t head = 0;
-    int64_t size = 0;
-
-    if (has_type(table, py.bytes_type)) {
-        size = load_i64(table, LG_PY311_OB_SIZE);
-        if (size >= 8)
-            memcpy(&head, table + LG_PY311_BYTES_SVAL, 8);
-    }
-    return mix((uint64_t)(uintptr_t)table ^ ((uint64_t)size << 40) ^ (uint32_t)load_i32(code, LG_PY311_CODE_FIRSTLINENO),
-               head);
-}
-
 uint64_t lg_py_line_key(void)
 {
     struct walk w;
@@ -665,9 +647,10 @@ uint64_t lg_py_line_key(void)
     if (!walk_start(&w) || !walk_next(&w))
         return 0;
     /* The code object and instruction, and what its line depends on
-     * besides (line_identity_head): no line table scan, no cache probe. */
+     * besides (line_identity, its tail left out): no line table scan,
+     * no cache probe. */
     h = mix((uint64_t)(uintptr_t)w.code ^ ((uint64_t)w.lasti << 47) ^ ((uint64_t)w.lasti >> 17),
-            line_identity_head(w.code));
+            line_identity(w.code, 0));
     h = mix(h, (uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_FILENAME) ^
                rotl64((uint64_t)(uintptr_t)load_ptr(w.code, LG_PY311_CODE_NAME), 32));
     return h ? h : 1;
