@@ -385,13 +385,25 @@ def case_cpython_tests(python, probe, tmp):
         raise Skip("%s has no test suite (Debian ships it in libpython3.11-testsuite)" % python)
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
-    plain = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
-                           timeout=900, env=env)
     out = os.path.join(tmp, "out.txt")
-    env.update(LD_PRELOAD=probe, LG_PYPROBE_OUT=out)
-    probed = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
-                            timeout=900, env=env)
-    want, got = regrtest_totals(plain.stdout), regrtest_totals(probed.stdout)
+    penv = dict(env, LD_PRELOAD=probe, LG_PYPROBE_OUT=out)
+    # CPython's thread tests have timing-sensitive cases that fail now and
+    # then on a loaded machine, without the probe too (seen: "1 test
+    # failed" natively, all OK under the probe): when the totals differ,
+    # both run once more, and that pair must agree.
+    for attempt in (1, 2):
+        plain = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
+                               timeout=900, env=env)
+        if os.path.exists(out):
+            os.unlink(out)
+        probed = subprocess.run([python, "-m", "test"] + tests, capture_output=True, text=True,
+                                timeout=900, env=penv)
+        want, got = regrtest_totals(plain.stdout), regrtest_totals(probed.stdout)
+        if want and want == got and plain.returncode == probed.returncode:
+            break
+        if attempt == 1:
+            print("regrtest totals differ (without: %s; with the probe: %s); both again"
+                  % (" / ".join(want), " / ".join(got)))
     if not want or want != got or plain.returncode != probed.returncode:
         raise Failure("regrtest differs under the probe:\n  without: %s (exit %d)\n  with:    %s (exit %d)"
                       % (want, plain.returncode, got, probed.returncode))
