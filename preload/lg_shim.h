@@ -256,8 +256,8 @@ enum lg_lockent_flags {
     LG_LE_SLOW = 1u << 18,      /* recursive mutex or semaphore: not for lg_acquired_fast */
 };
 
-/* One lock (or condvar, barrier) address: 64 bytes, in a global
- * open-addressing table that is never shrunk. lock_id == 0 means "not
+/* One lock (or condvar, barrier) address: 64 bytes, in a global table
+ * that is never shrunk (an address keeps its entry for good). lock_id == 0 means "not
  * live" (never seen, or destroyed): the next use or init gives it a new id. */
 struct lg_lock {
     _Atomic uintptr_t addr;
@@ -288,32 +288,70 @@ LG_HIDDEN void lg_locktable_init(void);
 /* Locks destroyed so far in this process (the dependency caches' sweep). */
 extern _Atomic uint64_t lg_locks_destroyed LG_HIDDEN;
 
-#define LG_LOCKTAB_BITS 20
-#define LG_LOCKTAB_SIZE (1u << LG_LOCKTAB_BITS)
-#define LG_LOCKTAB_PROBES 512
-extern struct lg_lock *lg_locktab LG_HIDDEN;
+/*
+ * The index from address to entry: levels of 64-byte buckets, each level
+ * four times the one before (128 buckets, then 512, ... 512K), found by a
+ * multiplicative hash, so a program's few locks fill a page or two of
+ * level 0 wherever they lie in memory (the heap of a CPython run spreads
+ * its 170 locks over 45 distinct 8 KiB spans: an address-ordered table
+ * touched 81 pages for them, this one 5). A bucket holds 8 slots, each a
+ * 32-bit tag of the address over the entry's number + 1 (0: empty). An
+ * address is in the first bucket of its sequence (level 0's, level 1's,
+ * ..., then the next buckets of the last level) that has room: slots are
+ * never emptied, so a lookup ends at the first empty slot, and a level
+ * costs one cache line. Entries (64 bytes) are handed out in order from
+ * one NORESERVE mapping: a program's locks are dense there too.
+ */
+#define LG_LT_LEVELS 7
+#define LG_LT_BITS0 7           /* level 0: 2^7 buckets */
+#define LG_LT_SLOTS 8           /* per bucket: one cache line */
+#define LG_LT_SPILL 64          /* buckets of the last level one address may use */
+/* Buckets before level lv: 128 (4^lv - 1) / 3. */
+#define LG_LT_BASE(lv) (((1u << (2 * (lv))) - 1) / 3 << LG_LT_BITS0)
+#define LG_LT_BUCKETS LG_LT_BASE(LG_LT_LEVELS)
+#define LG_LT_LAST_BITS (LG_LT_BITS0 + 2 * (LG_LT_LEVELS - 1))
+#define LG_LT_ENTRIES (1u << 21)    /* live and dead lock addresses the table can hold */
+extern _Atomic uint64_t *lg_lockidx LG_HIDDEN;     /* LG_LT_BUCKETS * LG_LT_SLOTS slots */
+extern struct lg_lock *lg_lockents LG_HIDDEN;      /* LG_LT_ENTRIES entries */
 
-/* Neighbouring addresses land in neighbouring slots (few pages touched). */
-static inline uint32_t lg_lock_hash(uintptr_t a)
+static inline uint64_t lg_lock_hash(uintptr_t a) { return (uint64_t)a * 0x9e3779b97f4a7c15ull; }
+static inline uint32_t lg_lock_tag(uintptr_t a) { return (uint32_t)(((uint64_t)a * 0xc2b2ae3d27d4eb4full) >> 32); }
+/* The first slot of level lv's bucket for hash h. */
+static inline uint32_t lg_lt_bucket(int lv, uint64_t h)
 {
-    return (uint32_t)((a >> 3) ^ (a >> 23) ^ (a >> 41)) & (LG_LOCKTAB_SIZE - 1);
+    return (LG_LT_BASE(lv) + (uint32_t)(h >> (64 - (LG_LT_BITS0 + 2 * lv)))) * LG_LT_SLOTS;
+}
+/* The next bucket of the last level, wrapping inside it. */
+static inline uint32_t lg_lt_spill(uint32_t slot)
+{
+    uint32_t first = LG_LT_BASE(LG_LT_LEVELS - 1) * LG_LT_SLOTS, n = (1u << LG_LT_LAST_BITS) * LG_LT_SLOTS;
+    return first + (slot - first + LG_LT_SLOTS) % n;
 }
 
-/* The entry for addr, NULL if never seen. Hot path: one or two loads of a
- * read-mostly line; no write, no atomic read-modify-write. */
+/* The entry for addr, NULL if never seen. Hot path: loads of read-mostly
+ * lines (level 0's bucket and the entry, for most programs); no write, no
+ * atomic read-modify-write. */
 static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
-    struct lg_lock *tab = lg_locktab;
-    if (LG_UNLIKELY(!tab))
+    _Atomic uint64_t *ix = lg_lockidx;
+    if (LG_UNLIKELY(!ix))
         return NULL;
-    uint32_t idx = lg_lock_hash(a);
-    for (int p = 0; p < LG_LOCKTAB_PROBES; p++, idx = (idx + 1) & (LG_LOCKTAB_SIZE - 1)) {
-        uintptr_t k = atomic_load_explicit(&tab[idx].addr, memory_order_acquire);
-        if (LG_LIKELY(k == a))
-            return &tab[idx];
-        if (k == 0)
-            return NULL;
+    uint64_t h = lg_lock_hash(a);
+    uint32_t tag = lg_lock_tag(a);
+    uint32_t b = lg_lt_bucket(0, h);
+    for (int step = 0; step < LG_LT_LEVELS - 1 + LG_LT_SPILL; step++) {
+        for (int s = 0; s < LG_LT_SLOTS; s++) {
+            uint64_t v = atomic_load_explicit(&ix[b + s], memory_order_acquire);
+            if (v == 0)
+                return NULL;
+            if ((uint32_t)(v >> 32) == tag) {
+                struct lg_lock *l = &lg_lockents[(uint32_t)v - 1];
+                if (LG_LIKELY(atomic_load_explicit(&l->addr, memory_order_relaxed) == a))
+                    return l;
+            }
+        }
+        b = step + 1 < LG_LT_LEVELS ? lg_lt_bucket(step + 1, h) : lg_lt_spill(b);
     }
     return NULL;
 }

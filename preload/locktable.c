@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * locktable.c — lock identity: a global lock-free open-addressing table
- * from address to (lock_id, generation, kind, owner, init site, shared
- * identity). Ids are handed out in order per trace; init and destroy give
+ * locktable.c — lock identity: a global lock-free table (lg_shim.h says
+ * how it is laid out) from address to (lock_id, generation, kind, owner,
+ * init site, shared identity). Ids are handed out in order per trace; init and destroy give
  * a new one. LOCK_NEW records are written lazily, once per trace.
  */
 #include <fcntl.h>
@@ -14,41 +14,72 @@
 
 #include "lg_shim.h"
 
-struct lg_lock *lg_locktab;
+_Atomic uint64_t *lg_lockidx;
+struct lg_lock *lg_lockents;
+static _Atomic uint32_t lg_lockents_used;
 static _Atomic uint64_t lg_next_lock_id = 1;
 static _Atomic int lg_locktab_full_said;
 
 void lg_locktable_init(void)
 {
-    /* 64 MiB of address space, NORESERVE: pages appear as locks do. The
-     * hash keeps neighbouring addresses in neighbouring slots, so a
-     * program's locks touch few pages. */
-    void *m = mmap(NULL, sizeof(struct lg_lock) * LG_LOCKTAB_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m != MAP_FAILED)
-        lg_locktab = m;
+    /* Address space only (NORESERVE): pages appear as locks do. */
+    void *ix = mmap(NULL, sizeof(uint64_t) * LG_LT_SLOTS * LG_LT_BUCKETS, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *ents = mmap(NULL, sizeof(struct lg_lock) * LG_LT_ENTRIES, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ix == MAP_FAILED || ents == MAP_FAILED) {
+        lg_say("cannot map the lock table; locks are not tracked");
+        return;
+    }
+    lg_lockents = ents;
+    lg_lockidx = ix;
 }
 
-/* The slot for addr, claimed if new (lock_id still 0). */
+static void lg_locktab_full(void)
+{
+    if (!atomic_exchange(&lg_locktab_full_said, 1))
+        lg_say("lock table is full; new locks are not tracked");
+}
+
+/* The entry for addr, claimed if new (lock_id still 0). The same walk as
+ * lg_lock_find; the first empty slot gets the address, so two threads
+ * adding one address meet at the same slot: the loser of the CAS finds
+ * the winner's entry there (its own, unused, is lost: 64 bytes). */
 static struct lg_lock *lg_lock_slot(const void *addr)
 {
     uintptr_t a = (uintptr_t)addr;
-    if (!lg_locktab)
+    _Atomic uint64_t *ix = lg_lockidx;
+    if (!ix)
         return NULL;
-    uint32_t idx = lg_lock_hash(a);
-    for (int p = 0; p < LG_LOCKTAB_PROBES; p++, idx = (idx + 1) & (LG_LOCKTAB_SIZE - 1)) {
-        uintptr_t k = atomic_load_explicit(&lg_locktab[idx].addr, memory_order_acquire);
-        if (k == 0) {
-            uintptr_t zero = 0;
-            if (atomic_compare_exchange_strong(&lg_locktab[idx].addr, &zero, a))
-                return &lg_locktab[idx];
-            k = zero;
+    uint64_t h = lg_lock_hash(a);
+    uint32_t tag = lg_lock_tag(a);
+    uint32_t b = lg_lt_bucket(0, h), mine = 0;
+    for (int step = 0; step < LG_LT_LEVELS - 1 + LG_LT_SPILL; step++) {
+        for (int s = 0; s < LG_LT_SLOTS; s++) {
+            uint64_t v = atomic_load_explicit(&ix[b + s], memory_order_acquire);
+            if (v == 0) {
+                if (!mine) {
+                    uint32_t n = atomic_fetch_add(&lg_lockents_used, 1);
+                    if (n >= LG_LT_ENTRIES) {
+                        lg_locktab_full();
+                        return NULL;
+                    }
+                    mine = n + 1;
+                    atomic_store_explicit(&lg_lockents[n].addr, a, memory_order_relaxed);
+                }
+                if (atomic_compare_exchange_strong_explicit(&ix[b + s], &v, (uint64_t)tag << 32 | mine,
+                                                            memory_order_acq_rel, memory_order_acquire))
+                    return &lg_lockents[mine - 1];
+            }
+            if ((uint32_t)(v >> 32) == tag) {
+                struct lg_lock *l = &lg_lockents[(uint32_t)v - 1];
+                if (atomic_load_explicit(&l->addr, memory_order_relaxed) == a)
+                    return l;
+            }
         }
-        if (k == a)
-            return &lg_locktab[idx];
+        b = step + 1 < LG_LT_LEVELS ? lg_lt_bucket(step + 1, h) : lg_lt_spill(b);
     }
-    if (!atomic_exchange(&lg_locktab_full_said, 1))
-        lg_say("lock table is full; new locks are not tracked");
+    lg_locktab_full();
     return NULL;
 }
 
@@ -128,13 +159,16 @@ void lg_lock_destroy(struct lg_thread *t, struct lg_lock *l)
      * it, so it must be in this trace. */
     if (atomic_load(&l->owner) != 0)
         lg_lock_announce(l);
+    /* No stack: no finding uses where a free lock died (destroying a held
+     * one is a MISUSE record, with its own), and a process's end destroys
+     * locks by the thousand: OpenSSL's exit handler unwinding through
+     * libcrypto put 380 KiB of its unwind tables into CPython's peak RSS. */
     if (atomic_load(&l->announced) == (uint16_t)(lg_g.epoch + 1)) {
-        struct lg_stackent *st = lg_stack_capture(t, 0);
         struct lg_rec_hdr *h;
         struct lg_rec_lock_destroy *r = lg_rec_begin(sizeof *r, &h);
         if (r) {
             r->lock_id = atomic_load(&l->lock_id);
-            r->stack_id = lg_stack_id(st);
+            r->stack_id = 0;
             lg_rec_commit(h, LG_REC_LOCK_DESTROY, 0);
         }
     }

@@ -176,7 +176,7 @@ struct lg_rec_lock_new {
 
 struct lg_rec_lock_destroy {
     uint64_t lock_id;
-    uint32_t stack_id;
+    uint32_t stack_id;        /* 0: the shim captures none (nothing reads it) */
     uint32_t pad;
 };
 

@@ -163,9 +163,9 @@ def case_held_overflow(ctx):
 
 
 def case_locktable_full(ctx):
-    """More mutexes than the shim's lock table holds (1,300,000 > 2^20):
+    """More mutexes than the shim's lock table holds (2,200,000 > 2^21):
     one line on stderr, the program runs on unchanged."""
-    nat, under, doc = same_run(ctx, "locktable", [ctx.prog("stress_manylocks"), "table", "1300000"],
+    nat, under, doc = same_run(ctx, "locktable", [ctx.prog("stress_manylocks"), "table", "2200000"],
                                expect_rc=0, timeout=600)
     said = tool_lines(under, "lock table is full")
     check(len(said) == 1, "lock table: expected one 'lock table is full' line on stderr, got %d:\n%s"
