@@ -12,7 +12,7 @@
 uint32_t *lg_dep_record(struct lg_thread *t, struct lg_held_ent *acq)
 {
     if (!acq->stack)
-        acq->stack = lg_stack_capture(t, 0);
+        acq->stack = lg_stack_capture(t, acq->pc);
     uint32_t nheld = (uint32_t)(acq - t->held);
     /* Announce every lock first: LOCK_NEW (and STACK) records precede the
      * DEP that names them, at least for this thread's own records. */
@@ -92,7 +92,7 @@ void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint64_t pc, ui
     key ^= (uint64_t)lg_g.epoch << 48;
     if (!lg_misuse_first(key))
         return;
-    struct lg_stackent *st = lg_stack_capture(t, 0);
+    struct lg_stackent *st = lg_stack_capture(t, pc);
     if (l)
         id = lg_lock_announce(l);
     uint32_t sid = lg_stack_id(st);

@@ -335,7 +335,7 @@ void lg_dep_miss(struct lg_thread *t, struct lg_held_ent *h, uint64_t key)
     uint32_t count_at = 0;
     if (n == 0) {
         if (!h->stack)
-            h->stack = lg_stack_capture(t, 0);
+            h->stack = lg_stack_capture(t, h->pc);
         stack = h->stack;
     } else {
         lg_held_drop_stale(t);     /* a lock another thread released for us */

@@ -18,7 +18,7 @@ LG_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *att
     int r = LG_REAL(pthread_cond_init)(c, attr);
     if (r == 0) {
         lg_reenter(t);
-        lg_lock_init(t, c, LG_KIND_COND, 0, 0, NULL);   /* a new condvar: forget its old mutex */
+        lg_lock_init(t, c, LG_KIND_COND, 0, 0, NULL, 0);   /* a new condvar: forget its old mutex */
         lg_leave(t);
     }
     return r;

@@ -32,7 +32,8 @@ LG_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
     if (r == 0) {
         lg_reenter(t);
         int st = lg_mutex_subtype(m);
-        lg_lock_init(t, m, LG_LOCK_MUTEX, st, 0, (st & LG_LOCK_PSHARED) ? lg_shared_identity(m, NULL) : NULL);
+        lg_lock_init(t, m, LG_LOCK_MUTEX, st, 0, (st & LG_LOCK_PSHARED) ? lg_shared_identity(m, NULL) : NULL,
+                     LG_RET_PC());
         lg_leave(t);
     }
     return r;
@@ -422,7 +423,7 @@ LG_EXPORT int pthread_spin_init(pthread_spinlock_t *s, int pshared)
         lg_reenter(t);
         int shared = pshared == PTHREAD_PROCESS_SHARED;
         lg_lock_init(t, (const void *)s, LG_LOCK_SPIN, shared ? LG_LOCK_PSHARED : 0, 0,
-                     shared ? lg_shared_identity((const void *)s, NULL) : NULL);
+                     shared ? lg_shared_identity((const void *)s, NULL) : NULL, LG_RET_PC());
         lg_leave(t);
     }
     return r;

@@ -23,7 +23,7 @@ LG_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr
     if (r == 0) {
         lg_reenter(t);
         int st = lg_rw_subtype(rw);
-        lg_lock_init(t, rw, LG_LOCK_RWLOCK, st, 0, st ? lg_shared_identity(rw, NULL) : NULL);
+        lg_lock_init(t, rw, LG_LOCK_RWLOCK, st, 0, st ? lg_shared_identity(rw, NULL) : NULL, LG_RET_PC());
         lg_leave(t);
     }
     return r;

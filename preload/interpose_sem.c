@@ -29,7 +29,7 @@ LG_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
         int e = errno;
         lg_reenter(t);
         lg_lock_init(t, s, LG_LOCK_SEM, pshared ? LG_LOCK_PSHARED : 0, (int)value,
-                     pshared ? lg_shared_identity(s, NULL) : NULL);
+                     pshared ? lg_shared_identity(s, NULL) : NULL, LG_RET_PC());
         lg_leave(t);
         errno = e;
     }
@@ -117,7 +117,7 @@ LG_EXPORT sem_t *sem_open(const char *name, int oflag, ...)
     }
     struct lg_lock *old = lg_lock_find(s);
     if (!old || !atomic_load(&old->lock_id) || old->kind != LG_LOCK_NAMED_SEM)
-        lg_lock_init(t, s, LG_LOCK_NAMED_SEM, LG_LOCK_PSHARED, v, lg_shared_identity(s, name));
+        lg_lock_init(t, s, LG_LOCK_NAMED_SEM, LG_LOCK_PSHARED, v, lg_shared_identity(s, name), LG_RET_PC());
     lg_leave(t);
     errno = e;
     return s;
@@ -169,7 +169,7 @@ static int lg_sem_wait(sem_t *s, int how, clockid_t clk, const struct timespec *
             struct lg_publish p = {.op = LG_BLOCK_SEM, .flags = how ? LG_TT_TIMED : 0, .lock = l, .addr = s};
             /* The stack of a blocked wait, kept for the acquisition that
              * ends it (lg_sem_got), so that one needs no frame walk. */
-            p.stack = lg_stack_capture(t, 0);
+            p.stack = lg_stack_capture(t, pc);
             if (lg_g.py) {
                 t->py_pending_sem = (uintptr_t)s;
                 t->py_pending_stack = p.stack;

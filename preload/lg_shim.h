@@ -22,8 +22,9 @@
  *  - guard: lg_enter()/lg_leave() around your own bookkeeping only.
  *  - a blocking call: lg_tt_publish(t, &pub) just before, lg_tt_done(t)
  *    right after (only when the call can really block; check fstat first).
- *  - a stack: lg_stack_capture(t, 0) gives an interned stack (ids per trace
- *    via lg_stack_id()), Python frames included when Python is active.
+ *  - a stack: lg_stack_capture(t, pc) gives an interned stack (ids per trace
+ *    via lg_stack_id()), Python frames included when Python is active;
+ *    pc: the wrapper's LG_RET_PC(), or 0.
  *  - a record: lg_rec_begin()/lg_rec_commit() (trace_writer.c).
  */
 #ifndef LG_SHIM_H
@@ -358,9 +359,10 @@ static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const 
 /* The live entry for addr, created on first use (site = current stack,
  * LG_LOCKF_FIRST_USE). NULL if the table is full. */
 LG_HIDDEN struct lg_lock *lg_lock_get(struct lg_thread *t, const void *addr, int kind, int subtype);
-/* (Re)initialise: new id and generation, init site captured now. */
+/* (Re)initialise: new id and generation, init site captured now (pc:
+ * the init wrapper's LG_RET_PC(), or 0). */
 LG_HIDDEN struct lg_lock *lg_lock_init(struct lg_thread *t, const void *addr, int kind, int subtype,
-                                       int sem_value, struct lg_sharedid *shared);
+                                       int sem_value, struct lg_sharedid *shared, uint64_t pc);
 /* Destroy: LOCK_DESTROY if announced, then not live. */
 LG_HIDDEN void lg_lock_destroy(struct lg_thread *t, struct lg_lock *l);
 /* The lock's id in the current trace, writing LOCK_NEW the first time. */
@@ -569,8 +571,11 @@ struct lg_stackent {
 
 /* Capture the caller's stack (our own frames cut), with Python frames
  * when Python is active, and intern it. Guard must be set. NULL if the
- * table is full or unwinding failed. */
-LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags);
+ * table is full or unwinding failed. hook_pc: the return address of the
+ * wrapper the program called (LG_RET_PC() there), 0 when not known; when
+ * the interpreter called the wrapper, that address is all of the native
+ * stack a Python capture keeps, and nothing is unwound. */
+LG_HIDDEN struct lg_stackent *lg_stack_capture(struct lg_thread *t, uint64_t hook_pc);
 /* The stack's id in the current trace; writes STACK/PYSTACK the first time. */
 LG_HIDDEN uint32_t lg_stack_id(struct lg_stackent *s);
 LG_HIDDEN void lg_stacks_reset_for_child(void);

@@ -97,7 +97,7 @@ static int lg_lock_busy(struct lg_lock *l)
 
 /* Fill a fresh identity; caller holds BUSY. Publishes lock_id last. */
 static void lg_lock_fill(struct lg_thread *t, struct lg_lock *l, int kind, int subtype, int sem_value,
-                         struct lg_sharedid *shared, uint32_t lflags)
+                         struct lg_sharedid *shared, uint32_t lflags, uint64_t pc)
 {
     l->gen++;
     l->kind = (uint16_t)kind;
@@ -108,7 +108,7 @@ static void lg_lock_fill(struct lg_thread *t, struct lg_lock *l, int kind, int s
     atomic_store(&l->aux, 0);
     l->born = lg_g.epoch;
     atomic_store(&l->announced, 0);
-    l->site = (kind == LG_KIND_COND || kind == LG_KIND_BARRIER) ? NULL : lg_stack_capture(t, 0);
+    l->site = (kind == LG_KIND_COND || kind == LG_KIND_BARRIER) ? NULL : lg_stack_capture(t, pc);
     if (shared)
         lflags |= LG_LOCKF_SHARED_ID;
     if (kind == LG_LOCK_SEM || kind == LG_LOCK_NAMED_SEM) {
@@ -132,18 +132,18 @@ struct lg_lock *lg_lock_get(struct lg_thread *t, const void *addr, int kind, int
     if (lg_lock_busy(l) != 0)
         return NULL;
     if (!atomic_load(&l->lock_id))      /* first use of a statically initialised (or destroyed) lock */
-        lg_lock_fill(t, l, kind, subtype, kind == LG_LOCK_SEM ? -1 : 0, NULL, LG_LOCKF_FIRST_USE);
+        lg_lock_fill(t, l, kind, subtype, kind == LG_LOCK_SEM ? -1 : 0, NULL, LG_LOCKF_FIRST_USE, 0);
     atomic_fetch_and(&l->flags, ~(uint32_t)LG_LE_BUSY);
     return l;
 }
 
 struct lg_lock *lg_lock_init(struct lg_thread *t, const void *addr, int kind, int subtype, int sem_value,
-                             struct lg_sharedid *shared)
+                             struct lg_sharedid *shared, uint64_t pc)
 {
     struct lg_lock *l = lg_lock_slot(addr);
     if (!l || lg_lock_busy(l) != 0)
         return NULL;
-    lg_lock_fill(t, l, kind, subtype, sem_value, shared, 0);
+    lg_lock_fill(t, l, kind, subtype, sem_value, shared, 0, pc);
     atomic_fetch_and(&l->flags, ~(uint32_t)LG_LE_BUSY);
     return l;
 }

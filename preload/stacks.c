@@ -8,9 +8,9 @@
  */
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
-#include <libunwind.h>
 #include <link.h>
 #include <unwind.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -331,6 +331,11 @@ void lg_stacks_reset_for_child(void)
 
 /* ---- capture and intern ------------------------------------------------ */
 
+static inline int lg_in_pytext(uint64_t pc)
+{
+    return pc && pc - lg_g.pytext_lo < lg_g.pytext_hi - lg_g.pytext_lo;
+}
+
 static const struct lg_inode *lg_inode_get(struct lg_itab *tab, const struct lg_inode *parent, uint64_t val)
 {
     uint64_t h = mix64(parent ? parent->hash : 0x7f4a7c159e3779b9ull, val);
@@ -479,16 +484,40 @@ static _Unwind_Reason_Code (*lg_gcc_backtrace)(_Unwind_Trace_Fn, void *);
 static _Unwind_Ptr (*lg_gcc_getip)(struct _Unwind_Context *);
 static _Unwind_Word (*lg_gcc_getcfa)(struct _Unwind_Context *);
 
+/* libunwind's, opened only when libgcc_s cannot be: linked into the shim
+ * it would sit in the program's global scope, its _Unwind_* and
+ * backtrace() ahead of libgcc_s's for the program's own use, and its
+ * load (and liblzma's) would cost every run. */
+static int (*lg_unw_backtrace)(void **, int);
+
+static void lg_unwind_fallback(void)
+{
+    void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (h)
+        lg_unw_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+}
+
 void lg_stacks_init(void)
 {
-    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h)
+    /* LOCKGRAPH_OPTIONS=unwinder=libunwind: the fallback, by choice
+     * (a program whose libgcc_s unwinds wrongly; the fallback's test). */
+    const char *o = getenv(LG_ENV_OPTIONS);
+    if (o && strstr(o, "unwinder=libunwind")) {
+        lg_unwind_fallback();
         return;
+    }
+    void *h = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        lg_unwind_fallback();
+        return;
+    }
     lg_gcc_getip = (_Unwind_Ptr(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetIP");
     lg_gcc_getcfa = (_Unwind_Word(*)(struct _Unwind_Context *))dlsym(h, "_Unwind_GetCFA");
     lg_gcc_backtrace = (_Unwind_Reason_Code(*)(_Unwind_Trace_Fn, void *))dlsym(h, "_Unwind_Backtrace");
-    if (!lg_gcc_getip)
+    if (!lg_gcc_getip || !lg_gcc_backtrace) {
         lg_gcc_backtrace = NULL;
+        lg_unwind_fallback();
+    }
 }
 
 struct lg_bt {
@@ -525,7 +554,7 @@ static int lg_backtrace(void **buf, uintptr_t *cfa, int max, int *have_cfa, uint
         *have_cfa = bt.cfa != NULL;
         return bt.n;
     }
-    return unw_backtrace(buf, max);
+    return lg_unw_backtrace ? lg_unw_backtrace(buf, max) : 0;
 }
 
 /*
@@ -597,7 +626,7 @@ static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame)
         struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[idx], memory_order_acquire);
         if (!r)
             return NULL;
-        if (r->site != site || r->span > hi - frame)
+        if (r->site != site || r->n == 0 || r->span > hi - frame)
             continue;
         uintptr_t at = frame + r->first;
         uint64_t v = lg_load_slot(at);
@@ -612,6 +641,29 @@ static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame)
             return r->stack;
     }
     return NULL;
+}
+
+/* A new entry with room for ndelta slot distances; NULL past the cap. */
+static struct lg_siterec *lg_site_new(int ndelta)
+{
+    if (atomic_fetch_add_explicit(&lg_site_nrecs, 1, memory_order_relaxed) >= LG_SITE_MAXRECS)
+        return NULL;
+    return lg_arena_alloc(sizeof(struct lg_siterec) + sizeof(uint16_t) * (size_t)ndelta);
+}
+
+/* Into the first free slot of idx's neighbourhood; a full one loses an
+ * entry, in turn. */
+static void lg_site_put(uint32_t idx, struct lg_siterec *r)
+{
+    for (int p = 0; p < LG_SITE_PROBES; p++) {
+        struct lg_siterec *zero = NULL;
+        if (atomic_compare_exchange_strong_explicit(&lg_sitetab[(idx + p) & (LG_SITE_SLOTS - 1)], &zero, r,
+                                                    memory_order_release, memory_order_relaxed))
+            return;
+    }
+    uint32_t rot = atomic_fetch_add_explicit(&lg_site_rot, 1, memory_order_relaxed);
+    atomic_store_explicit(&lg_sitetab[(idx + rot % LG_SITE_PROBES) & (LG_SITE_SLOTS - 1)], r,
+                          memory_order_release);
 }
 
 /* After a full capture that found a new site (or a site with a native
@@ -663,9 +715,7 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
         if (r->site == site && r->stack == s && r->first == (uint32_t)(first - frame))
             return;   /* another thread made it meanwhile */
     }
-    if (atomic_fetch_add_explicit(&lg_site_nrecs, 1, memory_order_relaxed) >= LG_SITE_MAXRECS)
-        return;
-    struct lg_siterec *r = lg_arena_alloc(sizeof *r + sizeof(uint16_t) * (size_t)(n - 1));
+    struct lg_siterec *r = lg_site_new(n - 1);
     if (!r)
         return;
     r->site = site;
@@ -676,20 +726,44 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
     r->pc0 = (uint64_t)(uintptr_t)buf[i];
     r->pchash = pchash;
     memcpy(r->delta, delta, sizeof(uint16_t) * (size_t)(n - 1));
-    for (int p = 0; p < LG_SITE_PROBES; p++) {
-        struct lg_siterec *zero = NULL;
-        if (atomic_compare_exchange_strong_explicit(&lg_sitetab[(idx + p) & (LG_SITE_SLOTS - 1)], &zero, r,
-                                                    memory_order_release, memory_order_relaxed))
-            return;
+    lg_site_put(idx, r);
+}
+
+/* A capture the interpreter's call of a wrapper made: the native part
+ * is that call's return address alone, so the site and that address are
+ * the whole key (an entry with n 0; no stack slot is read back). */
+static struct lg_stackent *lg_site_lookup_pc(uint64_t site, uint64_t pc)
+{
+    uint32_t idx = (uint32_t)site & (LG_SITE_SLOTS - 1);
+    for (int p = 0; p < LG_SITE_PROBES; p++, idx = (idx + 1) & (LG_SITE_SLOTS - 1)) {
+        struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[idx], memory_order_acquire);
+        if (!r)
+            return NULL;
+        if (r->site == site && r->n == 0 && r->pc0 == pc)
+            return r->stack;
     }
-    uint32_t rot = atomic_fetch_add_explicit(&lg_site_rot, 1, memory_order_relaxed);
-    atomic_store_explicit(&lg_sitetab[(idx + rot % LG_SITE_PROBES) & (LG_SITE_SLOTS - 1)], r,
-                          memory_order_release);
+    return NULL;
+}
+
+static void lg_site_insert_pc(uint64_t site, struct lg_stackent *s, uint64_t pc)
+{
+    if (!s || lg_site_lookup_pc(site, pc) == s)
+        return;
+    struct lg_siterec *r = lg_site_new(0);
+    if (!r)
+        return;
+    r->site = site;
+    r->stack = s;
+    r->span = UINT32_MAX;   /* never a frame-checked entry */
+    r->n = 0;
+    r->pc0 = pc;
+    lg_site_put((uint32_t)site & (LG_SITE_SLOTS - 1), r);
 }
 
 /* The full capture: unwind, cut our frames, Python frames, intern. frame:
  * lg_stack_capture's frame address; site: its Python site, 0 for none. */
-static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintptr_t frame, int py, uint64_t site)
+static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintptr_t frame, int py, uint64_t site,
+                                                                           uint64_t hook_pc)
 {
     void *buf[LG_STACK_MAX + 16];
     uintptr_t cfa[LG_STACK_MAX + 16];
@@ -700,9 +774,19 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
      * the interpreter: what lies below it is the interpreter's own (never
      * the user's; the Python frames tell that part), and not unwinding
      * through it keeps its unwind tables out of the program's memory. */
-    int e = errno;
-    int n = lg_backtrace(buf, cfa, LG_STACK_MAX + 16, &have_cfa, np ? lg_g.pytext_lo : 0, np ? lg_g.pytext_hi : 0);
-    errno = e;
+    int n;
+    if (np && lg_in_pytext(hook_pc)) {
+        /* The interpreter called the wrapper: the walk would cut our
+         * frames and stop at this very address. */
+        buf[0] = (void *)(uintptr_t)hook_pc;
+        n = 1;
+        have_cfa = 0;
+    } else {
+        int e = errno;
+        n = lg_backtrace(buf, cfa, LG_STACK_MAX + 16, &have_cfa, np ? lg_g.pytext_lo : 0, np ? lg_g.pytext_hi : 0);
+        errno = e;
+        hook_pc = 0;
+    }
     int i = 0;
     while (i < n && (uintptr_t)buf[i] - lg_g.self_lo < lg_g.self_hi - lg_g.self_lo)
         i++;
@@ -745,10 +829,14 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
         key = mix64(key, npy);
     }
     struct lg_stackent *s = lg_stack_intern(key, pc, n, pybuf, py_len, npy, pyoff);
-    if (s && site && have_cfa && npy)
+    if (s && site && hook_pc)
+        lg_site_insert_pc(site, s, hook_pc);
+    else if (s && site && have_cfa && npy)
         lg_site_insert(site, s, frame, buf, cfa, i, n);
-    lg_unwind_note(pc, n);
-    lg_unwind_release();
+    if (!hook_pc) {
+        lg_unwind_note(pc, n);
+        lg_unwind_release();
+    }
     return s;
 }
 
@@ -781,28 +869,38 @@ __attribute__((destructor)) static void lg_verify_say(void)
 }
 #endif
 
-struct lg_stackent *lg_stack_capture(struct lg_thread *t, int flags)
+struct lg_stackent *lg_stack_capture(struct lg_thread *t, uint64_t hook_pc)
 {
     (void)t;
-    (void)flags;
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     int py = lg_g.py && lg_py_active && lg_py_capture && lg_py_active();
     uint64_t site = 0;
-    if (py && lg_py_site && lg_gcc_getcfa) {
+    if (!py || !lg_in_pytext(hook_pc))
+        hook_pc = 0;
+    if (py && lg_py_site && (hook_pc || lg_gcc_getcfa)) {
         site = lg_py_site(LG_PY_MAX);
         if (site) {
-            struct lg_stackent *s = lg_site_lookup(site, frame);
+            struct lg_stackent *s = hook_pc ? lg_site_lookup_pc(site, hook_pc) : lg_site_lookup(site, frame);
             if (s) {
 #ifdef LG_STACKS_VERIFY
                 atomic_fetch_add(&lg_verify_hits, 1);
-                if (lg_stack_capture_full(frame, py, 0) != s)
+                if (lg_stack_capture_full(frame, py, 0, 0) != s)
                     atomic_fetch_add(&lg_verify_bad, 1);
 #endif
                 return s;
             }
         }
     }
-    return lg_stack_capture_full(frame, py, site);
+#ifdef LG_STACKS_VERIFY
+    if (hook_pc) {
+        struct lg_stackent *s = lg_stack_capture_full(frame, py, site, hook_pc);
+        atomic_fetch_add(&lg_verify_hits, 1);
+        if (lg_stack_capture_full(frame, py, 0, 0) != s)
+            atomic_fetch_add(&lg_verify_bad, 1);
+        return s;
+    }
+#endif
+    return lg_stack_capture_full(frame, py, site, hook_pc);
 }
 
 /* A hash of the calling thread's innermost Python frame (its code object
