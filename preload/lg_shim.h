@@ -329,23 +329,33 @@ static inline uint32_t lg_lt_spill(uint32_t slot)
     return first + (slot - first + LG_LT_SLOTS) % n;
 }
 
-/* The entry for addr, NULL if never seen. Hot path: loads of read-mostly
- * lines (level 0's bucket and the entry, for most programs); no write, no
- * atomic read-modify-write. */
-static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const void *addr)
+/* locktable.c: a fresh entry holding a (its number + 1), 0 when the
+ * entries are used up; and the one "table is full" line. */
+LG_HIDDEN uint32_t lg_lock_new_entry(uintptr_t a);
+LG_HIDDEN void lg_locktab_full(void);
+
+/* The walk of a's bucket sequence: its entry, or NULL when never seen.
+ * claim: put a into the first empty slot instead (the same walk, so two
+ * threads adding one address meet at one slot: the CAS loser finds the
+ * winner's entry there; its own, unused, is lost: 64 bytes). */
+static inline __attribute__((always_inline)) struct lg_lock *lg_lock_walk(uintptr_t a, int claim)
 {
-    uintptr_t a = (uintptr_t)addr;
     _Atomic uint64_t *ix = lg_lockidx;
     if (LG_UNLIKELY(!ix))
         return NULL;
     uint64_t h = lg_lock_hash(a);
     uint32_t tag = lg_lock_tag(a);
-    uint32_t b = lg_lt_bucket(0, h);
+    uint32_t b = lg_lt_bucket(0, h), mine = 0;
     for (int step = 0; step < LG_LT_LEVELS - 1 + LG_LT_SPILL; step++) {
         for (int s = 0; s < LG_LT_SLOTS; s++) {
             uint64_t v = atomic_load_explicit(&ix[b + s], memory_order_acquire);
-            if (v == 0)
-                return NULL;
+            if (v == 0) {
+                if (!claim || (!mine && !(mine = lg_lock_new_entry(a))))
+                    return NULL;
+                if (atomic_compare_exchange_strong_explicit(&ix[b + s], &v, (uint64_t)tag << 32 | mine,
+                                                            memory_order_acq_rel, memory_order_acquire))
+                    return &lg_lockents[mine - 1];
+            }
             if ((uint32_t)(v >> 32) == tag) {
                 struct lg_lock *l = &lg_lockents[(uint32_t)v - 1];
                 if (LG_LIKELY(atomic_load_explicit(&l->addr, memory_order_relaxed) == a))
@@ -354,7 +364,17 @@ static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const 
         }
         b = step + 1 < LG_LT_LEVELS ? lg_lt_bucket(step + 1, h) : lg_lt_spill(b);
     }
+    if (claim)
+        lg_locktab_full();
     return NULL;
+}
+
+/* The entry for addr, NULL if never seen. Hot path: loads of read-mostly
+ * lines (level 0's bucket and the entry, for most programs); no write, no
+ * atomic read-modify-write. */
+static inline __attribute__((always_inline)) struct lg_lock *lg_lock_find(const void *addr)
+{
+    return lg_lock_walk((uintptr_t)addr, 0);
 }
 /* The live entry for addr, created on first use (site = current stack,
  * LG_LOCKF_FIRST_USE). NULL if the table is full. */

@@ -35,53 +35,26 @@ void lg_locktable_init(void)
     lg_lockidx = ix;
 }
 
-static void lg_locktab_full(void)
+void lg_locktab_full(void)
 {
     if (!atomic_exchange(&lg_locktab_full_said, 1))
         lg_say("lock table is full; new locks are not tracked");
 }
 
-/* The entry for addr, claimed if new (lock_id still 0). The same walk as
- * lg_lock_find; the first empty slot gets the address, so two threads
- * adding one address meet at the same slot: the loser of the CAS finds
- * the winner's entry there (its own, unused, is lost: 64 bytes). */
-static struct lg_lock *lg_lock_slot(const void *addr)
+uint32_t lg_lock_new_entry(uintptr_t a)
 {
-    uintptr_t a = (uintptr_t)addr;
-    _Atomic uint64_t *ix = lg_lockidx;
-    if (!ix)
-        return NULL;
-    uint64_t h = lg_lock_hash(a);
-    uint32_t tag = lg_lock_tag(a);
-    uint32_t b = lg_lt_bucket(0, h), mine = 0;
-    for (int step = 0; step < LG_LT_LEVELS - 1 + LG_LT_SPILL; step++) {
-        for (int s = 0; s < LG_LT_SLOTS; s++) {
-            uint64_t v = atomic_load_explicit(&ix[b + s], memory_order_acquire);
-            if (v == 0) {
-                if (!mine) {
-                    uint32_t n = atomic_fetch_add(&lg_lockents_used, 1);
-                    if (n >= LG_LT_ENTRIES) {
-                        lg_locktab_full();
-                        return NULL;
-                    }
-                    mine = n + 1;
-                    atomic_store_explicit(&lg_lockents[n].addr, a, memory_order_relaxed);
-                }
-                if (atomic_compare_exchange_strong_explicit(&ix[b + s], &v, (uint64_t)tag << 32 | mine,
-                                                            memory_order_acq_rel, memory_order_acquire))
-                    return &lg_lockents[mine - 1];
-            }
-            if ((uint32_t)(v >> 32) == tag) {
-                struct lg_lock *l = &lg_lockents[(uint32_t)v - 1];
-                if (atomic_load_explicit(&l->addr, memory_order_relaxed) == a)
-                    return l;
-            }
-        }
-        b = step + 1 < LG_LT_LEVELS ? lg_lt_bucket(step + 1, h) : lg_lt_spill(b);
+    uint32_t n = atomic_fetch_add(&lg_lockents_used, 1);
+    if (n >= LG_LT_ENTRIES) {
+        lg_locktab_full();
+        return 0;
     }
-    lg_locktab_full();
-    return NULL;
+    /* Published by the CAS that puts its number in a slot (release). */
+    atomic_store_explicit(&lg_lockents[n].addr, a, memory_order_relaxed);
+    return n + 1;
 }
+
+/* The entry for addr, claimed if new (lock_id still 0). */
+static struct lg_lock *lg_lock_slot(const void *addr) { return lg_lock_walk((uintptr_t)addr, 1); }
 
 static int lg_lock_busy(struct lg_lock *l)
 {

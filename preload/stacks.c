@@ -6,11 +6,10 @@
  * and written as a STACK (+ PYSTACK) record the first time a record of the
  * current trace refers to it. Also the module map (MODULE records).
  */
-#define UNW_LOCAL_ONLY
 #include <dlfcn.h>
 #include <link.h>
-#include <unwind.h>
 #include <stdlib.h>
+#include <unwind.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -616,17 +615,28 @@ static inline uint64_t lg_load_slot(uintptr_t p)
     return v;
 }
 
-static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame)
+/* The entry for this capture: by site and hook_pc when the interpreter
+ * called the wrapper (hook_pc nonzero; entries with n 0: the native part
+ * is that address alone, nothing read back), else by site and the stack
+ * slots read back from frame. */
+static struct lg_stackent *lg_site_lookup(uint64_t site, uintptr_t frame, uint64_t hook_pc)
 {
     uintptr_t lo = lg_stk_lo, hi = lg_stk_hi;
-    if (frame < lo || frame >= hi)
+    if (!hook_pc && (frame < lo || frame >= hi))
         return NULL;
     uint32_t idx = (uint32_t)site & (LG_SITE_SLOTS - 1);
     for (int p = 0; p < LG_SITE_PROBES; p++, idx = (idx + 1) & (LG_SITE_SLOTS - 1)) {
         struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[idx], memory_order_acquire);
         if (!r)
             return NULL;
-        if (r->site != site || r->n == 0 || r->span > hi - frame)
+        if (r->site != site || (r->n == 0) != (hook_pc != 0))
+            continue;
+        if (hook_pc) {
+            if (r->pc0 == hook_pc)
+                return r->stack;
+            continue;
+        }
+        if (r->span > hi - frame)
             continue;
         uintptr_t at = frame + r->first;
         uint64_t v = lg_load_slot(at);
@@ -729,39 +739,25 @@ static void lg_site_insert(uint64_t site, struct lg_stackent *s, uintptr_t frame
     lg_site_put(idx, r);
 }
 
-/* A capture the interpreter's call of a wrapper made: the native part
- * is that call's return address alone, so the site and that address are
- * the whole key (an entry with n 0; no stack slot is read back). */
-static struct lg_stackent *lg_site_lookup_pc(uint64_t site, uint64_t pc)
-{
-    uint32_t idx = (uint32_t)site & (LG_SITE_SLOTS - 1);
-    for (int p = 0; p < LG_SITE_PROBES; p++, idx = (idx + 1) & (LG_SITE_SLOTS - 1)) {
-        struct lg_siterec *r = atomic_load_explicit(&lg_sitetab[idx], memory_order_acquire);
-        if (!r)
-            return NULL;
-        if (r->site == site && r->n == 0 && r->pc0 == pc)
-            return r->stack;
-    }
-    return NULL;
-}
-
+/* After a capture the interpreter's call of a wrapper made (hook_pc). */
 static void lg_site_insert_pc(uint64_t site, struct lg_stackent *s, uint64_t pc)
 {
-    if (!s || lg_site_lookup_pc(site, pc) == s)
+    if (!s || lg_site_lookup(site, 0, pc) == s)
         return;
     struct lg_siterec *r = lg_site_new(0);
     if (!r)
         return;
     r->site = site;
     r->stack = s;
-    r->span = UINT32_MAX;   /* never a frame-checked entry */
     r->n = 0;
     r->pc0 = pc;
     lg_site_put((uint32_t)site & (LG_SITE_SLOTS - 1), r);
 }
 
 /* The full capture: unwind, cut our frames, Python frames, intern. frame:
- * lg_stack_capture's frame address; site: its Python site, 0 for none. */
+ * lg_stack_capture's frame address; site: its Python site, 0 for none;
+ * hook_pc: the wrapper's return address inside the interpreter, or 0
+ * (with Python frames, it stands for the unwind; cleared when not used). */
 static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintptr_t frame, int py, uint64_t site,
                                                                            uint64_t hook_pc)
 {
@@ -775,7 +771,7 @@ static __attribute__((noinline)) struct lg_stackent *lg_stack_capture_full(uintp
      * the user's; the Python frames tell that part), and not unwinding
      * through it keeps its unwind tables out of the program's memory. */
     int n;
-    if (np && lg_in_pytext(hook_pc)) {
+    if (np && hook_pc) {
         /* The interpreter called the wrapper: the walk would cut our
          * frames and stop at this very address. */
         buf[0] = (void *)(uintptr_t)hook_pc;
@@ -875,32 +871,29 @@ struct lg_stackent *lg_stack_capture(struct lg_thread *t, uint64_t hook_pc)
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     int py = lg_g.py && lg_py_active && lg_py_capture && lg_py_active();
     uint64_t site = 0;
+    struct lg_stackent *s = NULL;
     if (!py || !lg_in_pytext(hook_pc))
         hook_pc = 0;
     if (py && lg_py_site && (hook_pc || lg_gcc_getcfa)) {
         site = lg_py_site(LG_PY_MAX);
-        if (site) {
-            struct lg_stackent *s = hook_pc ? lg_site_lookup_pc(site, hook_pc) : lg_site_lookup(site, frame);
-            if (s) {
-#ifdef LG_STACKS_VERIFY
-                atomic_fetch_add(&lg_verify_hits, 1);
-                if (lg_stack_capture_full(frame, py, 0, 0) != s)
-                    atomic_fetch_add(&lg_verify_bad, 1);
-#endif
-                return s;
-            }
-        }
+        if (site)
+            s = lg_site_lookup(site, frame, hook_pc);
     }
 #ifdef LG_STACKS_VERIFY
-    if (hook_pc) {
-        struct lg_stackent *s = lg_stack_capture_full(frame, py, site, hook_pc);
+    /* Test builds: every cache hit and every unwind-free capture is
+     * checked against a full one. */
+    int shortcut = s || hook_pc;
+#endif
+    if (!s)
+        s = lg_stack_capture_full(frame, py, site, hook_pc);
+#ifdef LG_STACKS_VERIFY
+    if (shortcut) {
         atomic_fetch_add(&lg_verify_hits, 1);
         if (lg_stack_capture_full(frame, py, 0, 0) != s)
             atomic_fetch_add(&lg_verify_bad, 1);
-        return s;
     }
 #endif
-    return lg_stack_capture_full(frame, py, site, hook_pc);
+    return s;
 }
 
 /* A hash of the calling thread's innermost Python frame (its code object
