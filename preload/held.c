@@ -38,6 +38,7 @@ void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
     for (uint32_t k = i; k < t->nheld; k++)
         t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode,
                                            t->held[k].flags);
+    t->held[t->nheld].prefix = 0;   /* the slot left: its prefix was hashed from the old set */
 }
 
 /* Why an entry may no longer be "held by t":
@@ -277,6 +278,7 @@ void lg_acquired(struct lg_thread *t, struct lg_lock *l, const void *addr, int m
     h->stack = known_stack;
     uint64_t below = lg_prefix_below(t, n);
     h->prefix = lg_prefix_step(below, id, (unsigned)mode, (unsigned)flags);
+    lg_held_prefix_changed(t, n);
     t->nheld = n + 1;
     /* The owner store is a plain store to a line that the lock's other
      * users touch anyway; no read-modify-write. Readers do not own. */

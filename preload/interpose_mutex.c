@@ -304,8 +304,7 @@ static __attribute__((noinline)) int lg_mutex_miss_slow(struct lg_thread *t, str
 
 /* The fast path: a traced thread, a normal private mutex that is free,
  * its lock-table entry in the thread's cache, a dependency already
- * recorded. Every other case leaves by a tail call, so this saves no
- * registers. */
+ * recorded. Every other case leaves by a tail call. */
 LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
     struct lg_thread *t = lg_tls_self;
@@ -327,7 +326,7 @@ LG_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
     uintptr_t a = (uintptr_t)m;
     struct lg_lcache_ent *c = &t->lcache[lg_lcache_idx(a)];
     struct lg_lock *l = c->lock;
-    if (LG_UNLIKELY(c->addr != a || !l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+    if (LG_UNLIKELY(c->addr != a || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
         return lg_mutex_record_slow(t, m, pc);
     struct lg_held_ent *h;
     uint64_t key;
@@ -504,7 +503,7 @@ LG_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
     uintptr_t a = (uintptr_t)s;
     struct lg_lcache_ent *c = &t->lcache[lg_lcache_idx(a)];
     struct lg_lock *l = c->lock;
-    if (LG_UNLIKELY(c->addr != a || !l || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
+    if (LG_UNLIKELY(c->addr != a || !atomic_load_explicit(&l->lock_id, memory_order_acquire)))
         return lg_spin_record_slow(t, s, pc);
     lg_tls_guard = 1;
     struct lg_held_ent *h;

@@ -474,6 +474,15 @@ LG_HIDDEN void lg_misuse(struct lg_thread *t, int kind, struct lg_lock *l, uint6
  * held, overflow, a new dependency) goes to the out-of-line functions
  * above. Guard set by the caller.
  */
+/* Slot n's prefix was just (re)computed: the slot above, if a push
+ * there finds it again, may not reuse its prefix (lg_push_fast), which
+ * was hashed from the old one. */
+static inline void lg_held_prefix_changed(struct lg_thread *t, uint32_t n)
+{
+    if (n + 1 < LG_MAX_HELD)
+        t->held[n + 1].prefix = 0;
+}
+
 /* The push itself. Returns 0 when done (nothing new to record), 1 when
  * nothing was pushed and lg_acquired must take it (unusual state or
  * lock), 2 when *hp was pushed and its dependency key *keyp missed the
@@ -490,16 +499,27 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
         kind = LG_LOCK_MUTEX;
     uint64_t id = atomic_load_explicit(&l->lock_id, memory_order_relaxed);
     struct lg_held_ent *h = &t->held[n];
-    uint64_t below = n ? t->held[n - 1].prefix : LG_PREFIX_SEED;
-    h->addr = (uintptr_t)addr;
-    h->lock = l;
-    h->lock_id = id;
+    /* The slot still holds what the last push at this depth wrote. When
+     * that was this lock (its id: one lock, one address, one generation),
+     * in this mode, with these flags, and the slot's prefix is still good
+     * (lg_held_prefix_changed clears the slot above whenever a prefix
+     * changes), the push is a rewrite of the same entry: only the call
+     * site differs. No hash on the way, and four stores fewer. */
+    uint64_t tag = LG_HELD_TAG(l->kind, mode);
+    uint64_t prefix = h->prefix;
+    if (LG_UNLIKELY(!prefix) || LG_UNLIKELY(h->lock_id != id) || LG_UNLIKELY(h->tag != tag) ||
+        LG_UNLIKELY(h->flags != (uint16_t)flags)) {
+        uint64_t below = n ? t->held[n - 1].prefix : LG_PREFIX_SEED;
+        h->addr = (uintptr_t)addr;
+        h->lock = l;
+        h->lock_id = id;
+        prefix = lg_prefix_step(below, id, (unsigned)mode, (unsigned)flags);
+        h->prefix = prefix;
+        h->tag = tag;
+        h->genflags = (uint64_t)l->gen | (uint64_t)(uint16_t)flags << 32;
+        lg_held_prefix_changed(t, n);
+    }
     h->pc = pc;
-    uint64_t prefix = lg_prefix_step(below, id, (unsigned)mode, (unsigned)flags);
-    h->prefix = prefix;
-    h->stack = NULL;
-    h->tag = LG_HELD_TAG(l->kind, mode);
-    h->genflags = (uint64_t)l->gen | (uint64_t)(uint16_t)flags << 32;
     t->nheld = n + 1;
     /* A spinlock keeps no owner of its own: the table's is the only one
      * (mutexes and rwlocks have theirs in the lock word). */
@@ -507,8 +527,10 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
         atomic_store_explicit(&l->owner, t->tid, memory_order_relaxed);
     uint64_t key;
     if (n == 0) {
-        if (LG_LIKELY(!lg_g.py))
+        if (LG_LIKELY(!lg_g.py)) {
+            h->stack = NULL;
             return 0;   /* nothing held: nothing to record */
+        }
         key = (lg_dep_key(LG_ROOT_SEED, id, 0, 0) ^ pc) | 1;
     } else {
         key = prefix;
@@ -520,6 +542,7 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
         h->stack = e->stack;
         return 0;
     }
+    h->stack = NULL;
     *hp = h;
     *keyp = key;
     return 2;
