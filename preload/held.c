@@ -38,7 +38,7 @@ void lg_held_remove(struct lg_thread *t, struct lg_held_ent *h)
     for (uint32_t k = i; k < t->nheld; k++)
         t->held[k].prefix = lg_prefix_step(lg_prefix_below(t, k), t->held[k].lock_id, t->held[k].mode,
                                            t->held[k].flags);
-    t->held[t->nheld].prefix = 0;   /* the slot left: its prefix was hashed from the old set */
+    lg_held_prefix_changed(t, t->nheld - 1);   /* the new top's did: the slot left is stale */
 }
 
 /* Why an entry may no longer be "held by t":

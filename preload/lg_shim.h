@@ -504,7 +504,7 @@ static inline __attribute__((always_inline)) int lg_push_fast(struct lg_thread *
      * in this mode, with these flags, and the slot's prefix is still good
      * (lg_held_prefix_changed clears the slot above whenever a prefix
      * changes), the push is a rewrite of the same entry: only the call
-     * site differs. No hash on the way, and four stores fewer. */
+     * site and the stack are stored. No hash on the way. */
     uint64_t tag = LG_HELD_TAG(l->kind, mode);
     uint64_t prefix = h->prefix;
     if (LG_UNLIKELY(!prefix) || LG_UNLIKELY(h->lock_id != id) || LG_UNLIKELY(h->tag != tag) ||
